@@ -1,17 +1,28 @@
 import os
 
-import pytest
-import torch
+# Spin-waiting OpenMP threads starve a loaded 2-core machine; must be set before torch is imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-# Keep tests on the small CPU budget of CI and away from the user's caches.
+import tempfile  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+# Keep tests on the small CPU budget of CI and away from the user's caches and weights. The variables
+# are set at import time (not only per test) so that module- and session-scoped fixtures see them too.
 torch.set_num_threads(2)
+_ROOT = tempfile.mkdtemp(prefix="ganeval-tests-")
+_ENV = {
+    "GANEVAL_CACHE": os.path.join(_ROOT, "cache"),
+    "TORCH_HOME": os.path.join(_ROOT, "torch_home"),
+    "GANEVAL_WEIGHTS": os.path.join(_ROOT, "weights"),
+}
+os.environ.update(_ENV)
+os.makedirs(_ENV["GANEVAL_WEIGHTS"], exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
-def _isolated_caches(tmp_path_factory, monkeypatch):
-    root = tmp_path_factory.getbasetemp()
-    monkeypatch.setenv("GANEVAL_CACHE", str(root / "cache"))
-    monkeypatch.setenv("TORCH_HOME", str(root / "torch_home"))
-    monkeypatch.setenv("GANEVAL_WEIGHTS", str(root / "weights"))
-    os.makedirs(root / "weights", exist_ok=True)
+def _isolated_caches(monkeypatch):
+    for k, v in _ENV.items():
+        monkeypatch.setenv(k, v)
     yield

@@ -10,17 +10,19 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
-import pickle
-import zipfile
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from .native import is_native, load_native, save_checkpoint
+from .unpickler import restricted_load
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent.parent / "pretrained"
 
@@ -80,31 +82,69 @@ def resolve_path(path_or_name: str | os.PathLike) -> Path:
 
 
 def torch_load_safely(path: Path):
-    """torch.load with weights_only=True; any failure becomes one CheckpointError line."""
+    """torch.load with weights_only=True (argparse.Namespace allowed: rosinality's `args`); one-line errors."""
+    ctx = contextlib.nullcontext()
+    if hasattr(torch.serialization, "safe_globals"):
+        ctx = torch.serialization.safe_globals([argparse.Namespace])
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, KeyError,
-            AttributeError, IndexError, TypeError, OSError, UnicodeDecodeError, MemoryError, OverflowError) as e:
+        with ctx:
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch.load on a corrupt file can fail in many ways; the user gets one line
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if "Unsupported global" in msg or "weights_only" in msg:
-            raise CheckpointError(f"{path}: refused: the file needs code to load ({msg[:160]})") from None
+        if "Weights only load failed" in str(e) or "Unsupported global" in str(e):
+            m = re.search(r"GLOBAL ([\w.]+)", str(e))
+            what = f"'{m.group(1)}'" if m else f"code ({msg[:160]})"
+            raise CheckpointError(f"{path}: refused: the file needs {what}, which ganeval never loads "
+                                  f"(torch.load weights_only=True; no code is run)") from None
         raise CheckpointError(f"{path}: cannot read checkpoint: truncated, corrupt or not a checkpoint "
                               f"({type(e).__name__}: {msg[:160]})") from None
 
 
-def _read(path: Path):
-    """-> (format, obj). Torch-zip files are loaded once here and handed to the loader."""
+# torch.save's legacy (pre-1.6) format starts with a pickled magic number.
+_TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
+
+
+def container(path: Path) -> str:
+    """What kind of file this is: 'torch' (zip or legacy torch.save), 'pickle', 'empty' or 'unknown'."""
     with open(path, "rb") as f:
-        head = f.read(8)
-    obj = None
-    if head.startswith(b"PK"):
-        obj = torch_load_safely(path)
-    for fmt in FORMATS:
-        if fmt.sniff(path, obj):
-            return fmt, obj
-    if obj is None and not head:
+        head = f.read(16)
+    if not head:
+        return "empty"
+    if head.startswith(b"PK\x03\x04") or head.startswith(_TORCH_LEGACY_MAGIC):
+        return "torch"
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:
+        return "pickle"
+    if head[:1] in (b"(", b"c", b"]", b"}"):  # protocol 0/1 pickles
+        return "pickle"
+    return "unknown"
+
+
+def _describe(obj) -> str:
+    if isinstance(obj, dict):
+        keys = ", ".join(sorted(str(k) for k in list(obj)[:8]))
+        return f"a dict with keys {keys}{', ...' if len(obj) > 8 else ''}"
+    return f"a {type(obj).__name__}"
+
+
+def _read(path: Path):
+    """-> (format, obj). The file is read once, safely, and the object handed to the loader."""
+    kind = container(path)
+    if kind == "empty":
         raise CheckpointError(f"{path}: empty file")
-    raise CheckpointError(f"{path}: unknown checkpoint format (supported: {', '.join(f.name for f in FORMATS)})")
+    if kind == "unknown":
+        raise CheckpointError(f"{path}: unknown checkpoint format: not a torch.save file or a pickle "
+                              f"(supported: {', '.join(f.name for f in FORMATS)})")
+    obj = torch_load_safely(path) if kind == "torch" else restricted_load(path)
+    for fmt in FORMATS:
+        try:
+            if fmt.sniff(path, obj):
+                return fmt, obj
+        except CheckpointError:
+            raise
+        except Exception:  # a sniffer that trips over an odd object simply does not claim it
+            continue
+    raise CheckpointError(f"{path}: unknown checkpoint format: {_describe(obj)} "
+                          f"(supported: {', '.join(f.name for f in FORMATS)})")
 
 
 def detect(path: str | os.PathLike) -> str:
@@ -115,8 +155,19 @@ def detect(path: str | os.PathLike) -> str:
 def load_checkpoint(path: str | os.PathLike, device="cpu") -> Checkpoint:
     path = resolve_path(path)
     fmt, obj = _read(path)
-    ckpt = fmt.load(path, obj, device)
+    try:
+        ckpt = fmt.load(path, obj, device)
+    except CheckpointError as e:
+        msg = str(e)
+        raise CheckpointError(msg if msg.startswith(f"{path}:") else f"{path}: {msg}") from None
+    except ConfigError as e:
+        raise CheckpointError(f"{path}: the {fmt.name} checkpoint's settings are not supported ({e})") from None
+    except Exception as e:
+        # Values that pass the format check but do not make a network (odd shapes, bad kwargs, garbage).
+        msg = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: not a valid {fmt.name} checkpoint ({type(e).__name__}: {msg})") from None
     ckpt.format = fmt.name
+    ckpt.path = str(path)
     return ckpt
 
 
@@ -132,5 +183,10 @@ def load_generator(path: str | os.PathLike, device="cpu"):
     return G.to(device).eval()
 
 
-__all__ = ["Checkpoint", "FORMATS", "Format", "PRETRAINED_DIR", "bundled_models", "detect", "load_checkpoint",
-           "load_generator", "register_format", "resolve_path", "save_checkpoint", "torch_load_safely"]
+# The foreign formats register themselves (imported last: they use Checkpoint and register_format).
+from . import nvlabs, rosinality, tensorflow  # noqa: E402,F401
+from .convert import convert_checkpoint, save_rosinality  # noqa: E402
+
+__all__ = ["Checkpoint", "FORMATS", "Format", "PRETRAINED_DIR", "bundled_models", "container", "convert_checkpoint",
+           "detect", "load_checkpoint", "load_generator", "register_format", "resolve_path", "save_checkpoint",
+           "save_rosinality", "torch_load_safely"]

@@ -219,11 +219,13 @@ class Conv2dLayer(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True,
                  activation: str = "linear", up: int = 1, down: int = 1, resample_filter=(1, 3, 3, 1),
-                 conv_clamp: float | None = None, gain: float = 1.0):
+                 conv_clamp: float | None = None, gain: float = 1.0, pool: int = 1):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.activation = activation
         self.up, self.down = up, down
+        # PGGAN / StyleGAN (v1) downsample by 2x2 averaging between the convolution and its bias + lrelu.
+        self.pool = pool
         self.conv_clamp = conv_clamp
         self.register_buffer("resample_filter", setup_filter(resample_filter))
         self.padding = kernel_size // 2
@@ -235,6 +237,8 @@ class Conv2dLayer(nn.Module):
         w = self.weight * self.weight_gain
         x = conv2d_resample(x, w.to(x.dtype), self.resample_filter, up=self.up, down=self.down,
                             padding=self.padding, flip_weight=(self.up == 1))
+        if self.pool > 1:
+            x = F.avg_pool2d(x, self.pool)
         act_gain = (SQRT2 if self.activation in ("lrelu", "relu") else 1.0) * gain
         clamp = self.conv_clamp * gain if self.conv_clamp is not None else None
         b = self.bias.to(x.dtype) if self.bias is not None else None

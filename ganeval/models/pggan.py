@@ -162,7 +162,7 @@ class ProgressiveDiscriminator(ProgressiveMixin, nn.Module):
             setattr(self, f"fromrgb{res}", Conv2dLayer(img_channels, ch[res], 1, activation="lrelu"))
         for res in self.block_resolutions:
             setattr(self, f"b{res}_conv0", Conv2dLayer(ch[res], ch[res], 3, activation="lrelu"))
-            setattr(self, f"b{res}_conv1", Conv2dLayer(ch[res], ch[res // 2], 3, activation="lrelu"))
+            setattr(self, f"b{res}_conv1", Conv2dLayer(ch[res], ch[res // 2], 3, activation="lrelu", pool=2))
         self.mbstd = MinibatchStdLayer(mbstd_group_size, mbstd_num_channels) if mbstd_num_channels > 0 else None
         self.b4_conv = Conv2dLayer(ch[4] + mbstd_num_channels, ch[4], 3, activation="lrelu")
         self.b4_fc = FullyConnectedLayer(ch[4] * 16, ch[4], activation="lrelu")
@@ -173,7 +173,7 @@ class ProgressiveDiscriminator(ProgressiveMixin, nn.Module):
         x = getattr(self, f"b{res}_conv0")(x)
         if self.blur_filter is not None:
             x = filter2d(x, self.blur_filter)
-        return downscale2d(getattr(self, f"b{res}_conv1")(x))
+        return getattr(self, f"b{res}_conv1")(x)  # conv, 2x2 average, bias, lrelu (TF order)
 
     def forward(self, img: torch.Tensor, lod: float | None = None) -> torch.Tensor:
         top, alpha = self._level(lod)

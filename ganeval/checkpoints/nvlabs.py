@@ -1,0 +1,225 @@
+"""NVlabs stylegan2-ada-pytorch / stylegan3 network pickles (.pkl), without their code.
+
+A snapshot is a plain pickle of dict(G, D, G_ema, augment_pipe, training_set_kwargs). Each network
+is a `@persistent_class` instance that would rebuild itself by exec'ing its pickled source; the
+restricted unpickler turns it into a PersistentStub instead (constructor kwargs + tensors). ganeval's
+StyleGAN2 uses exactly NVlabs' parameter and buffer names, so the tensors load one to one, and the
+constructor kwargs give the configuration:
+
+    Generator(z_dim, c_dim, w_dim, img_resolution, img_channels, mapping_kwargs, synthesis_kwargs)
+    Discriminator(c_dim, img_resolution, img_channels, architecture, channel_base, channel_max,
+                  num_fp16_res, conv_clamp, cmap_dim, block_kwargs, mapping_kwargs, epilogue_kwargs)
+
+fp16 blocks (num_fp16_res) hold fp32 parameters; ganeval computes them in fp32, which is the
+reference with force_fp32=True. conv_clamp is passed on: the reference clamps in fp32 too, at the
+same places (synthesis layers, toRGB, discriminator convs; not the resnet skips).
+StyleGAN3 generators and conditional models (c_dim > 0) are refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import CheckpointError
+from ..models import build_discriminator, build_generator
+from . import Checkpoint, Format, register_format
+from .common import estimate_w_avg_, load_state
+from .unpickler import PersistentStub
+
+FORMAT = "nvlabs"
+
+_G_ARGS = ["z_dim", "c_dim", "w_dim", "img_resolution", "img_channels", "mapping_kwargs", "synthesis_kwargs"]
+_D_ARGS = ["c_dim", "img_resolution", "img_channels", "architecture", "channel_base", "channel_max", "num_fp16_res",
+           "conv_clamp", "cmap_dim", "block_kwargs", "mapping_kwargs", "epilogue_kwargs"]
+
+# Keyword options of the reference classes that change nothing in fp32 inference.
+_IGNORED = {"fp16_channels_last", "channels_last", "freeze_layers", "num_fp16_res", "fused_modconv_default"}
+
+
+def sniff(path, obj) -> bool:
+    return isinstance(obj, dict) and any(isinstance(obj.get(k), PersistentStub) for k in ("G", "G_ema", "D"))
+
+
+def _kwargs(stub: PersistentStub, names: list[str]) -> dict:
+    out = dict(zip(names, stub.init_args))
+    out.update(stub.init_kwargs)
+    return out
+
+
+def _refuse_unknown(kwargs: dict, known: set, what: str) -> None:
+    unknown = sorted(set(kwargs) - known - _IGNORED)
+    if unknown:
+        raise CheckpointError(f"unsupported {what} option(s) {', '.join(unknown)} (not NVlabs' StyleGAN2)")
+
+
+def _is_stylegan3(stub: PersistentStub) -> bool:
+    names = {s.class_name for _, s in stub.walk()}
+    return "SynthesisInput" in names or "class SynthesisInput" in stub.module_src
+
+
+def _filter_taps(buf) -> list:
+    """resample_filter buffers hold the normalised 2D outer product; recover the 1D taps."""
+    import torch
+
+    if buf is None:
+        return [1, 3, 3, 1]
+    f2 = buf.double() / buf.double().sum()
+    f1 = f2.sum(dim=0)
+    if not torch.allclose(torch.outer(f1, f1), f2, atol=1e-6):
+        raise CheckpointError("resample filter is not separable")
+    ref = torch.tensor([1.0, 3, 3, 1], dtype=torch.float64)
+    if f1.shape == ref.shape and torch.allclose(f1, ref / ref.sum(), atol=1e-6):
+        return [1, 3, 3, 1]
+    return [float(v) for v in f1]
+
+
+def _attr(stub: PersistentStub | None, name: str, default):
+    """An attribute the reference set in __init__ (the value actually used, whatever the class defaults were)."""
+    if stub is None or name not in stub.state:
+        return default
+    v = stub.state[name]
+    return v.item() if hasattr(v, "item") and not isinstance(v, (list, tuple, dict)) else v
+
+
+def generator_config(stub: PersistentStub) -> tuple[int, dict, dict]:
+    """-> (resolution, ganeval build_generator options, notes for meta).
+
+    Constructor kwargs give the sizes; the values the layers stored on themselves (conv_clamp,
+    architecture, use_noise, w_avg_beta, lr multiplier) override them, because the class defaults
+    differ between stylegan2-ada-pytorch and stylegan3 (e.g. conv_clamp None vs 256).
+    """
+    if stub.class_name != "Generator":
+        raise CheckpointError(f"expected an NVlabs Generator, found class {stub.class_name}")
+    if _is_stylegan3(stub):
+        raise CheckpointError("this is a StyleGAN3 generator (alias-free synthesis: SynthesisInput, L*_ layers); "
+                              "ganeval supports StyleGAN2 pickles from stylegan2-ada-pytorch and stylegan3 "
+                              "(--cfg=stylegan2) only")
+    kw = _kwargs(stub, _G_ARGS)
+    sk = dict(kw.pop("synthesis_kwargs", None) or {})
+    sk.update({k: kw.pop(k) for k in list(kw) if k not in _G_ARGS})  # stylegan3 flattens synthesis kwargs
+    c_dim = int(kw.get("c_dim", 0) or 0)
+    if c_dim:
+        raise CheckpointError(f"this is a conditional generator (c_dim={c_dim}); ganeval's generators and "
+                              f"metrics are unconditional")
+    mk = dict(kw.get("mapping_kwargs") or {})
+    _refuse_unknown(mk, {"num_layers", "embed_features", "layer_features", "activation", "lr_multiplier",
+                         "w_avg_beta"}, "mapping")
+    _refuse_unknown(sk, {"channel_base", "channel_max", "architecture", "resample_filter", "conv_clamp", "use_noise",
+                         "activation", "kernel_size", "fused_modconv_default"}, "synthesis")
+    res = int(kw["img_resolution"])
+    subs = dict(stub.walk())
+    mapping, fc0 = subs.get("mapping"), subs.get("mapping.fc0")
+    layer, block = subs.get("synthesis.b4.conv1"), subs.get(f"synthesis.b{res}")
+    acts = {_attr(fc0, "activation", mk.get("activation", "lrelu")),
+            _attr(layer, "activation", sk.get("activation", "lrelu"))}
+    if acts != {"lrelu"}:
+        raise CheckpointError(f"only lrelu activations are supported (found {', '.join(sorted(map(str, acts)))})")
+    if int(sk.get("kernel_size", 3)) != 3:
+        raise CheckpointError(f"synthesis kernel_size={sk.get('kernel_size')} (only 3)")
+    w_dim = int(kw["w_dim"])
+    filt = layer.state.get("_buffers", {}).get("resample_filter") if layer is not None else None
+    config = dict(z_dim=int(kw["z_dim"]), w_dim=w_dim, mapping_depth=int(_attr(mapping, "num_layers",
+                                                                              mk.get("num_layers", 8))),
+                  img_channels=int(kw["img_channels"]),
+                  channel_base=int(sk.get("channel_base", 32768)), channel_max=int(sk.get("channel_max", 512)),
+                  architecture=str(_attr(block, "architecture", sk.get("architecture", "skip"))),
+                  resample_filter=_filter_taps(filt) if filt is not None else list(sk.get("resample_filter")
+                                                                                   or [1, 3, 3, 1]),
+                  conv_clamp=_attr(layer, "conv_clamp", sk.get("conv_clamp")),
+                  use_noise=bool(_attr(layer, "use_noise", sk.get("use_noise", True))),
+                  mapping_lr_multiplier=float(_attr(fc0, "bias_gain", mk.get("lr_multiplier", 0.01))),
+                  w_avg_beta=_attr(mapping, "w_avg_beta", mk.get("w_avg_beta", 0.995)),
+                  mapping_layer_features=mk.get("layer_features"))
+    if config["w_avg_beta"] is not None:
+        config["w_avg_beta"] = float(config["w_avg_beta"])
+    notes = {}
+    n_fp16 = sum(1 for name, s in subs.items()
+                 if re.fullmatch(r"synthesis\.b\d+", name) and _attr(s, "use_fp16", False))
+    if n_fp16:
+        notes["fp16"] = (f"the {n_fp16} highest resolutions ran in fp16 in the reference; ganeval computes them "
+                         f"in fp32 (the reference's force_fp32=True)")
+    if config["conv_clamp"] is not None:
+        notes["conv_clamp"] = config["conv_clamp"]
+    return res, config, notes
+
+
+def discriminator_config(stub: PersistentStub) -> tuple[int, dict]:
+    if stub.class_name != "Discriminator":
+        raise CheckpointError(f"expected an NVlabs Discriminator, found class {stub.class_name}")
+    kw = _kwargs(stub, _D_ARGS)
+    _refuse_unknown(kw, set(_D_ARGS), "Discriminator")
+    if int(kw.get("c_dim", 0) or 0):
+        raise CheckpointError("this is a conditional discriminator (c_dim > 0)")
+    bk, ek = dict(kw.get("block_kwargs") or {}), dict(kw.get("epilogue_kwargs") or {})
+    _refuse_unknown(bk, {"activation", "resample_filter"}, "discriminator block")
+    _refuse_unknown(ek, {"mbstd_group_size", "mbstd_num_channels", "activation"}, "discriminator epilogue")
+    res = int(kw["img_resolution"])
+    subs = dict(stub.walk())
+    block, conv = subs.get(f"b{res}"), subs.get(f"b{res}.conv0")
+    mbstd = subs.get("b4.mbstd")
+    if _attr(conv, "activation", bk.get("activation", "lrelu")) != "lrelu" or ek.get("activation", "lrelu") != "lrelu":
+        raise CheckpointError("only lrelu activations are supported")
+    filt = block.state.get("_buffers", {}).get("resample_filter") if block is not None else None
+    epi = subs.get("b4")
+    has_mbstd = epi is None or mbstd is not None
+    config = dict(img_channels=int(kw["img_channels"]),
+                  architecture=str(_attr(block, "architecture", kw.get("architecture", "resnet"))),
+                  channel_base=int(kw.get("channel_base", 32768)), channel_max=int(kw.get("channel_max", 512)),
+                  conv_clamp=_attr(conv, "conv_clamp", kw.get("conv_clamp")),
+                  resample_filter=_filter_taps(filt) if filt is not None else list(bk.get("resample_filter")
+                                                                                   or [1, 3, 3, 1]),
+                  mbstd_group_size=_attr(mbstd, "group_size", ek.get("mbstd_group_size", 4)),
+                  mbstd_num_channels=int(_attr(mbstd, "num_channels", ek.get("mbstd_num_channels", 1)))
+                  if has_mbstd else 0)
+    return res, config
+
+
+def load(path, obj: dict, device="cpu") -> Checkpoint:
+    for key in ("G", "G_ema", "D"):
+        if obj.get(key) is not None and not isinstance(obj[key], PersistentStub):
+            raise CheckpointError(f"{path}: '{key}' is not an NVlabs network object")
+    ref = obj.get("G_ema") or obj.get("G")
+    if ref is None:
+        raise CheckpointError(f"{path}: the pickle holds no generator (keys: {', '.join(map(str, obj))})")
+    res, config, notes = generator_config(ref)
+    meta = {"network": "G_ema" if obj.get("G_ema") is not None else "G (the pickle has no G_ema)", **notes}
+
+    def make_G(stub):
+        if stub is None:
+            return None
+        r, c, _ = generator_config(stub)
+        if (r, c) != (res, config):
+            raise CheckpointError(f"{path}: G and G_ema have different configurations")
+        G = build_generator("stylegan2", res, **config)
+        sd = stub.tensors()
+        if "mapping.w_avg" not in sd:  # w_avg_beta=None: the reference keeps no W average
+            sd["mapping.w_avg"] = G.mapping.w_avg
+            missing_w_avg = True
+        else:
+            missing_w_avg = False
+        load_state(G, sd, path, "generator")
+        note = estimate_w_avg_(G) if missing_w_avg else "from mapping.w_avg (stored in the file)"
+        return G.to(device).eval(), note
+
+    G_ema, G = make_G(obj.get("G_ema")), make_G(obj.get("G"))
+    meta["w_avg"] = (G_ema or G)[1]
+    D = D_config = None
+    if obj.get("D") is not None:
+        d_res, D_config = discriminator_config(obj["D"])
+        D = build_discriminator("stylegan2", d_res, **D_config)
+        load_state(D, obj["D"].tensors(), path, "discriminator")
+        D = D.to(device).eval()
+        D_config = dict(D.config)
+    if obj.get("augment_pipe") is not None:
+        meta["augment_pipe"] = "present (ADA augmentation state; not converted)"
+    tsk = obj.get("training_set_kwargs")
+    if isinstance(tsk, dict):
+        for k in ("path", "resolution", "max_size", "xflip", "use_labels"):
+            if isinstance(tsk.get(k), (str, int, float, bool)):
+                meta[f"training_set_{k}"] = tsk[k]
+    return Checkpoint(G=G[0] if G else None, G_ema=G_ema[0] if G_ema else None, D=D, arch="stylegan2",
+                      config=dict(img_resolution=res, **config), meta=meta, format=FORMAT, path=str(path),
+                      D_config=D_config)
+
+
+register_format(Format(FORMAT, sniff, load))
