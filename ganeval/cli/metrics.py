@@ -1,0 +1,236 @@
+"""`ganeval ppl | separability | fid | truncation | evaluate | presets`: the metrics as commands.
+
+Each command parses its options, calls one library function, prints the table and writes it with
+--out (.csv, .parquet, .json, .jsonl; atomically).
+"""
+
+from __future__ import annotations
+
+import click
+import pandas as pd
+
+SHOWN = ["metric", "space", "attr", "psi", "value", "ci_low", "ci_high", "num_samples", "protocol_samples",
+         "feature_net", "time_s"]
+
+
+def _common(f):
+    """--ckpt, --device, --batch-size, --seed, --samples, --out, --quiet."""
+    options = [
+        click.option("--ckpt", required=True, help="Checkpoint file or bundled model name."),
+        click.option("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None,
+                     help="Images (PPL: pairs) per network call; does not change the result."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of every sample stream."),
+        click.option("--samples", type=click.IntRange(min=2), default=None,
+                     help="Override the protocol's sample count (quick looks; rows keep protocol_samples)."),
+        click.option("--out", type=click.Path(dir_okay=False), default=None,
+                     help="Write the table: .csv, .parquet, .json or .jsonl."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]
+    for opt in reversed(options):
+        f = opt(f)
+    return f
+
+
+def _load(ckpt, device):
+    from ..checkpoints import load_generator
+    from ..utils import resolve_device
+
+    return load_generator(ckpt, device=resolve_device(device))
+
+
+def _emit(df: pd.DataFrame, out, ckpt=None) -> None:
+    if ckpt is not None:
+        df["checkpoint"] = str(ckpt)
+    cols = [c for c in SHOWN if c in df.columns and not df[c].isna().all()]
+    with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_columns", 20):
+        click.echo(df[cols].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    if out:
+        from ..api import write_table
+
+        write_table(df, out)
+        click.echo(f"wrote {out}", err=True)
+
+
+def _progress(quiet):
+    return False if quiet else None
+
+
+@click.command()
+@_common
+@click.option("--space", type=click.Choice(["w", "z"]), default="w", show_default=True)
+@click.option("--sampling", type=click.Choice(["end", "full"]), default="end", show_default=True)
+@click.option("--crop/--no-crop", default=True, show_default=True,
+              help="Face crop (the ppl_* presets); --no-crop with w/end is ppl2_wend.")
+@click.option("--distance", default="lpips-vgg16", show_default=True,
+              help="lpips-vgg16 (NVIDIA; needs vgg16-397923af.pth), synth-lpips (bundled), mse.")
+@click.option("--epsilon", type=float, default=1e-4, show_default=True)
+@click.option("--resize-rule", type=click.Choice(["tf", "ada"]), default="tf", show_default=True,
+              help="Downsample factor from the cropped size (StyleGAN/StyleGAN2 TF) or from the model size (ADA/SG3).")
+@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
+@click.option("--cutoff", type=int, default=None, help="Truncate only the first N ws.")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Bootstrap replicates for the 95% interval (0: none).")
+def ppl(ckpt, device, batch_size, seed, samples, out, quiet, space, sampling, crop, distance, epsilon, resize_rule,
+        psi, cutoff, bootstrap):
+    """Perceptual path length (StyleGAN §4.2; NVIDIA's protocol).
+
+    \b
+      ganeval ppl --ckpt ffhq.pt --space w --sampling end            # ppl_wend, 100k samples
+      ganeval ppl --ckpt ffhq.pt --no-crop --samples 2000            # ppl2_wend, quick look
+      ganeval ppl --ckpt demo --no-crop --distance synth-lpips       # offline, bundled distance
+    """
+    from ..metrics import ppl as ppl_fn
+    from ..metrics.registry import list_presets, run_preset
+
+    G = _load(ckpt, device)
+    name = f"ppl_{space}{sampling}" if crop else f"ppl2_{space}{sampling}"
+    options = dict(distance=distance, epsilon=epsilon, resize_rule=resize_rule, truncation_psi=psi,
+                   truncation_cutoff=cutoff, bootstrap=bootstrap, seed=seed, batch_size=batch_size, device=device,
+                   progress=_progress(quiet))
+    if name in list_presets():
+        df = run_preset(name, G, num_samples=samples, **options)
+    else:
+        kw = {k: v for k, v in options.items() if v is not None}
+        df = ppl_fn(G, space=space, sampling=sampling, crop=crop, num_samples=samples or 50_000, name=name, **kw)
+    _emit(df, out, ckpt)
+
+
+@click.command()
+@_common
+@click.option("--attrs", default="all", show_default=True, help="'all' or a comma list of names / indices.")
+@click.option("--classifiers", default="synthfaces-classifiers", show_default=True,
+              help="Attribute classifiers: bundled name or file.")
+@click.option("--keep", type=click.IntRange(min=1), default=None, help="Most confident samples kept (default half).")
+@click.option("--n-jobs", type=int, default=None, help="Parallel SVM fits (joblib threads; default min(8, cores)).")
+@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True)
+def separability(ckpt, device, batch_size, seed, samples, out, quiet, attrs, classifiers, keep, n_jobs, psi,
+                 bootstrap):
+    """Linear separability of Z and W (StyleGAN §4.2; NVIDIA's protocol, 200k samples, keep 100k).
+
+    \b
+      ganeval separability --ckpt ffhq.pt --attrs all --classifiers synthfaces-classifiers
+      ganeval separability --ckpt demo --attrs male,smiling --samples 2000
+    """
+    from ..metrics.registry import run_preset
+
+    G = _load(ckpt, device)
+    df = run_preset("ls", G, num_samples=samples, classifiers=classifiers, attrs=attrs, num_keep=keep, n_jobs=n_jobs,
+                    truncation_psi=psi, bootstrap=bootstrap, seed=seed, batch_size=batch_size, device=device,
+                    progress=_progress(quiet))
+    _emit(df, out, ckpt)
+
+
+@click.command()
+@_common
+@click.option("--data", required=True, help="Reals: image folder, zip, CelebA folder, dataset spec or stats .npz.")
+@click.option("--metric", "metric", default="fid50k_full", show_default=True,
+              type=click.Choice(["fid50k_full", "fid50k", "kid50k", "fd_synth"]))
+@click.option("--feature-net", default=None, help="inception-v3-compat (default) or synth-fd (rows: fd_synth...).")
+@click.option("--num-real", type=click.IntRange(min=2), default=None, help="Override the protocol's real count.")
+@click.option("--xflip", is_flag=True, help="Mirror the reals (fid50k/kid50k only; fid50k_full never flips).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write cached reference statistics.")
+@click.option("--save-ref", type=click.Path(dir_okay=False), default=None,
+              help="Also save the reference statistics to this .npz (reusable with --data).")
+@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
+@click.option("--bootstrap", type=click.IntRange(min=0), default=10, show_default=True)
+def fid(ckpt, device, batch_size, seed, samples, out, quiet, data, metric, feature_net, num_real, xflip, no_cache,
+        save_ref, psi, bootstrap):
+    """FID / KID against real images (NVIDIA's fid50k_full, fid50k, kid50k).
+
+    \b
+      ganeval fid --ckpt ffhq.pt --data ffhq.zip                       # fid50k_full
+      ganeval fid --ckpt ffhq.pt --data ffhq.zip --metric kid50k
+      ganeval fid --ckpt demo --data synthfaces:10000 --feature-net synth-fd --samples 2000
+    """
+    from ..metrics.fid import reference_stats
+    from ..metrics.registry import get_preset, run_preset
+
+    G = _load(ckpt, device)
+    preset = get_preset(metric)
+    net = preset.fn.keywords.get("feature_net") or feature_net or "inception-v3-compat"
+    reference = data
+    if save_ref or num_real is not None:
+        real = num_real if num_real is not None else preset.fn.keywords.get("num_real")
+        flip = preset.fn.keywords.get("xflip", xflip)
+        reference = reference_stats(data, G.img_resolution, net, real, flip,
+                                    capture_all=preset.routine.__name__ == "kid", batch_size=batch_size or 64,
+                                    device=device, cache=not no_cache, progress=_progress(quiet))
+        if save_ref:
+            reference.save(save_ref)
+            click.echo(f"wrote {save_ref}", err=True)
+    df = run_preset(metric, G, num_samples=samples, reference=reference, feature_net=feature_net, xflip=xflip,
+                    cache=not no_cache, truncation_psi=psi, bootstrap=bootstrap, seed=seed, batch_size=batch_size,
+                    device=device, progress=_progress(quiet))
+    df["reference"] = str(data)
+    _emit(df, out, ckpt)
+
+
+@click.command()
+@_common
+@click.option("--psi", "psis", default="0.5:1.0:0.1", show_default=True, help="'lo:hi:step' or 'a,b,c'.")
+@click.option("--cutoff", type=int, default=None, help="Truncate only the first N ws.")
+@click.option("--metrics", default="fid50k_full", show_default=True, help="Comma list of presets.")
+@click.option("--data", default=None, help="Reals for FID/KID presets.")
+@click.option("--classifiers", default=None, help="Classifiers for the ls preset (default: bundled).")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Save metric vs psi (.png, .pdf, .svg).")
+def truncation(ckpt, device, batch_size, seed, samples, out, quiet, psis, cutoff, metrics, data, classifiers, plot):
+    """Metric presets over a grid of truncation psi, one table (and a plot with --plot).
+
+    \b
+      ganeval truncation --ckpt ffhq.pt --data ffhq.zip --psi 0.5:1.0:0.1 --metrics fid50k_full --plot fid_psi.png
+      ganeval truncation --ckpt demo --psi 0.5,0.7,1 --metrics ppl2_wend_synth --samples 500
+    """
+    from ..metrics.truncation import plot_truncation, truncation_sweep
+
+    G = _load(ckpt, device)
+    df = truncation_sweep(G, psis, metrics, truncation_cutoff=cutoff, num_samples=samples, progress=_progress(quiet),
+                          reference=data, classifiers=classifiers, seed=seed, batch_size=batch_size, device=device)
+    _emit(df, out, ckpt)
+    if plot:
+        plot_truncation(df, plot)
+        click.echo(f"wrote {plot}", err=True)
+
+
+@click.command()
+@click.option("--ckpt", "ckpts", multiple=True, required=True,
+              help="Checkpoint file or bundled name (repeat for several).")
+@click.option("--metrics", default="fid50k_full", show_default=True,
+              help="Comma list of presets (see `ganeval presets`).")
+@click.option("--data", default=None, help="Reals for FID/KID presets.")
+@click.option("--classifiers", default=None, help="Classifiers for the ls preset (default: bundled).")
+@click.option("--psi", type=float, default=None, help="Truncation psi for every preset (protocol: 1).")
+@click.option("--device", default=None)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--samples", type=click.IntRange(min=2), default=None, help="Override every preset's sample count.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None)
+@click.option("--quiet", is_flag=True)
+def evaluate(ckpts, metrics, data, classifiers, psi, device, batch_size, seed, samples, out, quiet):
+    """Several metric presets on one or more checkpoints, one tidy table.
+
+    \b
+      ganeval evaluate --ckpt ffhq.pt --metrics ppl_wend,ls,fid50k_full --data ffhq.zip
+      ganeval evaluate --ckpt a.pt --ckpt b.pt --metrics ppl2_wend_synth,fd_synth --data synthfaces:10000 --samples 1000
+    """
+    from ..api import evaluate as evaluate_fn
+    from ..metrics.registry import parse_presets
+
+    names = parse_presets(metrics)
+    frames = [evaluate_fn(c, names, reference=data, classifiers=classifiers, num_samples=samples, seed=seed,
+                          batch_size=batch_size, device=device, truncation_psi=psi, progress=_progress(quiet))
+              for c in ckpts]
+    _emit(pd.concat(frames, ignore_index=True), out)
+
+
+@click.command()
+def presets():
+    """List the metric presets and their protocol settings."""
+    from ..metrics.registry import presets_table
+
+    with pd.option_context("display.width", 200, "display.max_colwidth", 80):
+        click.echo(presets_table().to_string(index=False))
+
+
+COMMANDS = [ppl, separability, fid, truncation, evaluate, presets]

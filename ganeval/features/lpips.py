@@ -1,0 +1,82 @@
+"""LPIPS (Zhang et al. 2018), VGG16 trunk, linear heads v0.1: the distance of NVIDIA's PPL.
+
+NVIDIA's TF/TorchScript LPIPS equals Zhang's v0.1 'vgg' LPIPS (torch-fidelity tests it to 1e-5),
+so ganeval uses the PyPI `lpips` package on [-1, 1] images. The package would download the
+torchvision VGG16 trunk; ganeval builds it with ``pnet_rand=True`` (no download) and loads the trunk
+from the file the weights registry locates (``vgg16-397923af.pth``) with ``weights_only=True``.
+The linear heads ship inside the `lpips` package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+
+import torch
+from torch import nn
+
+from . import weights as weights_registry
+
+NAME = "lpips-vgg16"
+
+
+class LPIPSDistance(nn.Module):
+    """(img0, img1) float NCHW in [-1, 1] -> per-pair LPIPS [N]."""
+
+    name = NAME
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net.eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def forward(self, img0: torch.Tensor, img1: torch.Tensor) -> torch.Tensor:
+        if min(img0.shape[-2:]) < 16:  # VGG16 pools 4 times before relu5_3
+            from ..errors import MetricError
+
+            raise MetricError(f"LPIPS-VGG16 needs images of at least 16x16 px, got {tuple(img0.shape[-2:])} "
+                              f"(a smaller generator, or the face crop; try --no-crop)")
+        if img0.shape[1] == 1:  # grayscale -> RGB, as ADA does
+            img0, img1 = img0.repeat(1, 3, 1, 1), img1.repeat(1, 3, 1, 1)
+        return self.net(img0, img1, normalize=False).reshape(img0.shape[0])
+
+
+def load_vgg16_trunk(net, state: dict) -> None:
+    """Copy torchvision `features.<i>.*` tensors into lpips' slice1..slice5 (which hold features[0..29])."""
+    for slice_name in ("slice1", "slice2", "slice3", "slice4", "slice5"):
+        for idx, module in getattr(net, slice_name).named_children():
+            params = {k: state[f"features.{idx}.{k}"] for k, _ in module.named_parameters(recurse=False)}
+            if params:
+                module.load_state_dict(params)
+
+
+_CACHE: dict = {}
+
+
+def load_lpips_vgg16(device: torch.device | str = "cpu", path: str | os.PathLike | None = None) -> LPIPSDistance:
+    """LPIPS-VGG16 v0.1 with the trunk from `path` or the registry; one instance is kept per file and device
+    (building it constructs a whole torchvision VGG16 first, seconds on a CPU)."""
+    file = weights_registry.locate(path if path is not None else "vgg16")
+    key = (str(file), os.stat(file).st_mtime_ns, str(device))
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = _build(file).to(device)
+    return _CACHE[key]
+
+
+def _build(file) -> LPIPSDistance:
+    import lpips
+
+    state = torch.load(file, map_location="cpu", weights_only=True)
+    missing = [k for k in ("features.0.weight", "features.28.weight") if k not in state]
+    if missing:
+        from ..errors import WeightsNotFoundError
+
+        raise WeightsNotFoundError(f"{file} is not a torchvision VGG16 state dict (no {missing[0]})")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        model = lpips.LPIPS(net="vgg", version="0.1", pretrained=True, pnet_rand=True, verbose=False)
+    load_vgg16_trunk(model.net, state)
+    return LPIPSDistance(model)

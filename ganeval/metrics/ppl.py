@@ -1,0 +1,265 @@
+"""Perceptual path length (PPL), Karras et al., "A Style-Based Generator Architecture for GANs", CVPR 2019, §4.2.
+
+Matches NVlabs/stylegan `metrics/perceptual_path_length.py` (and its ports in stylegan2 and
+stylegan2-ada-pytorch). Protocol, constant by constant (specs/metrics.md §1):
+
+* pairs z0, z1 ~ N(0, I); t ~ U(0, 1) ('full') or t = 0 exactly ('end'); epsilon = 1e-4;
+* Z: slerp between the unit-normalised z0, z1 at t and t + eps (outputs re-normalised), then mapping;
+  W: mapping of z0 and z1, then lerp of the [N, num_ws, w_dim] ws at t and t + eps;
+* no truncation (psi = 1) unless a truncation sweep asks for it;
+* one noise draw per block of 16 pairs (the per-GPU minibatch of the 2019 code), shared by both
+  images of every pair in the block, redrawn per block ('const' noise buffers);
+* optional face crop: rows 3c..7c, columns 2c..6c, c = H/8;
+* box-filter downsample to 256 px; the factor is ``cropped_size // 256`` under the 'tf' rule
+  (StyleGAN/StyleGAN2 TF, the papers) or ``img_resolution // 256`` under the 'ada' rule
+  (stylegan2-ada-pytorch / stylegan3); they differ only for cropped models above 256 px;
+* distance = LPIPS-VGG16 (Zhang v0.1) / eps^2; keep values in [P1 'lower', P99 'higher'] and average.
+
+Presets: ppl_{z,w}{full,end} crop, 100,000 samples (StyleGAN); ppl2_wend no crop, 50,000 (StyleGAN2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, MetricError
+from . import sampling as streams
+from .common import Timer, make_table, prepare_generator, progress_bar
+from .registry import register_preset
+from .stats import bootstrap_replicates, percentile_filter, percentile_interval
+
+SPACES = ("z", "w")
+SAMPLINGS = ("full", "end")
+RESIZE_RULES = ("tf", "ada")
+LPIPS_RESOLUTION = 256
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Interpolation, crop, downsample.
+
+def normalize(v: torch.Tensor) -> torch.Tensor:
+    return v / v.norm(dim=-1, keepdim=True)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation of unit-normalised a, b at t ([N] or [N, 1]); output unit length.
+
+    No clamping, as in the reference: acos of a dot product that rounds above 1 would give NaN,
+    which never happens for random high-dimensional Gaussians.
+    """
+    t = t.reshape(-1, 1) if t.dim() == 1 else t
+    a, b = normalize(a), normalize(b)
+    d = (a * b).sum(dim=-1, keepdim=True)
+    p = t * torch.acos(d)
+    c = normalize(b - d * a)
+    return normalize(a * torch.cos(p) + c * torch.sin(p))
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """a + (b - a) t with t [N] broadcast over the remaining axes of a ([N, num_ws, w_dim])."""
+    t = t.reshape(-1, *([1] * (a.dim() - 1)))
+    return a + (b - a) * t
+
+
+def crop_box(resolution: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the face crop: rows 3c..7c, columns 2c..6c with c = resolution // 8."""
+    c = resolution // 8
+    return 3 * c, 7 * c, 2 * c, 6 * c
+
+
+def face_crop(img: torch.Tensor) -> torch.Tensor:
+    if img.shape[2] != img.shape[3]:
+        raise MetricError(f"the PPL face crop needs square images, got {tuple(img.shape[2:])}")
+    top, bottom, left, right = crop_box(img.shape[2])
+    return img[:, :, top:bottom, left:right]
+
+
+def downsample_factor(size: int, img_resolution: int, rule: str = "tf", target: int = LPIPS_RESOLUTION) -> int:
+    """Box-filter factor applied to an image of `size` px (after the optional crop); 1 = none.
+
+    'tf':  size // target            (NVlabs/stylegan and stylegan2, TF: factor of the cropped image)
+    'ada': img_resolution // target  (stylegan2-ada-pytorch and stylegan3: factor of the uncropped model)
+    """
+    if rule not in RESIZE_RULES:
+        raise ConfigError(f"unknown PPL resize rule '{rule}' (known: {', '.join(RESIZE_RULES)})")
+    base = size if rule == "tf" else img_resolution
+    return max(base // target, 1)
+
+
+def box_downsample(img: torch.Tensor, factor: int) -> torch.Tensor:
+    """Average over factor x factor blocks (NVIDIA's reshape-mean box filter)."""
+    if factor <= 1:
+        return img
+    n, c, h, w = img.shape
+    return img.reshape(n, c, h // factor, factor, w // factor, factor).mean(dim=(3, 5))
+
+
+def distance_input(img: torch.Tensor, crop: bool, resize_rule: str, img_resolution: int) -> torch.Tensor:
+    """What the distance sees: crop, then box-downsample by the rule's factor."""
+    if crop:
+        img = face_crop(img)
+    return box_downsample(img, downsample_factor(img.shape[2], img_resolution, resize_rule))
+
+
+def distance_resolution(img_resolution: int, crop: bool, resize_rule: str) -> int:
+    size = crop_box(img_resolution)[1] - crop_box(img_resolution)[0] if crop else img_resolution
+    return size // downsample_factor(size, img_resolution, resize_rule)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Distances: a registered name or any callable (img0, img1) -> [N], images float in [-1, 1].
+
+def _mse(img0: torch.Tensor, img1: torch.Tensor) -> torch.Tensor:
+    return (img0 - img1).square().flatten(1).mean(dim=1)
+
+
+def _lpips_vgg16(device):
+    from ..features.lpips import load_lpips_vgg16
+
+    return load_lpips_vgg16(device)
+
+
+def _synth_lpips(device):
+    try:
+        from ..features.synth import synth_lpips  # written separately; imported only when asked for
+    except ImportError as e:
+        raise ConfigError(f"distance 'synth-lpips' needs ganeval.features.synth ({e})") from None
+    return synth_lpips(device)
+
+
+DISTANCES: dict[str, Callable] = {
+    "lpips-vgg16": _lpips_vgg16,          # NVIDIA's distance (needs vgg16-397923af.pth)
+    "synth-lpips": _synth_lpips,          # the synthetic benchmark's LPIPS-like distance (bundled, offline)
+    "mse": lambda device: _mse,           # pixel mean squared error; for tests and quick looks
+}
+# A preset named after NVIDIA's metric keeps its name only with NVIDIA's distance; others get a suffix.
+DISTANCE_SUFFIX = {"lpips-vgg16": "", "synth-lpips": "_synth", "mse": "_mse"}
+
+
+def register_distance(name: str, factory: Callable) -> None:
+    """factory(device) -> callable (img0, img1) -> per-pair distances."""
+    DISTANCES[name] = factory
+
+
+def resolve_distance(distance, device) -> tuple[Callable, str]:
+    if callable(distance):
+        return distance, getattr(distance, "name", getattr(distance, "__name__", type(distance).__name__))
+    if distance not in DISTANCES:
+        raise ConfigError(f"unknown PPL distance '{distance}' (known: {', '.join(DISTANCES)})")
+    return DISTANCES[distance](device), distance
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The metric.
+
+def _check(G, space: str, sampling_: str) -> None:
+    if space not in SPACES:
+        raise ConfigError(f"PPL space must be 'z' or 'w', got '{space}'")
+    if sampling_ not in SAMPLINGS:
+        raise ConfigError(f"PPL sampling must be 'full' or 'end', got '{sampling_}'")
+    if space == "w" and not G.has_w:
+        raise MetricError(f"PPL in W needs a mapping network; this {G.arch} generator (mapping depth "
+                          f"{G.mapping_depth}) has no W space: use --space z")
+
+
+def _device_of(module) -> torch.device:
+    for t in module.parameters():
+        return t.device
+    for t in module.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
+@torch.no_grad()
+def ppl_distances(G, z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor, space: str = "w",
+                  epsilon: float = 1e-4, crop: bool = False, distance="lpips-vgg16", resize_rule: str = "tf",
+                  truncation_psi: float = 1.0, truncation_cutoff: int | None = None) -> torch.Tensor:
+    """Per-pair PPL distances d(g(x(t)), g(x(t + eps))) / eps^2 for explicit z0, z1 [N, z_dim] and t [N].
+
+    Uses G's current const noise (the caller draws it), on G's device. `distance` is a registered
+    name or a callable (img0, img1) -> [N] on float images in [-1, 1] (after crop and downsample).
+    """
+    _check(G, space, "full")
+    device = _device_of(G)
+    dist_fn, _ = resolve_distance(distance, device)
+    z0, z1, t = z0.to(device), z1.to(device), t.to(device).float()
+    trunc = dict(truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+    if space == "w":
+        w0, w1 = G.mapping(torch.cat([z0, z1]), **trunc).chunk(2)
+        wa, wb = lerp(w0, w1, t), lerp(w0, w1, t + epsilon)
+    else:
+        za, zb = slerp(z0, z1, t), slerp(z0, z1, t + epsilon)
+        wa, wb = G.mapping(torch.cat([za, zb]), **trunc).chunk(2)
+    img = G.synthesis(torch.cat([wa, wb]), noise_mode="const").float()
+    img = distance_input(img, crop, resize_rule, G.img_resolution)
+    ia, ib = img.chunk(2)
+    return dist_fn(ia, ib).reshape(-1).float() / epsilon ** 2
+
+
+def ppl(G, space: str = "w", sampling: str = "end", epsilon: float = 1e-4, num_samples: int = 50_000,
+        crop: bool = False, distance="lpips-vgg16", resize_rule: str = "tf", batch_size: int = 16, seed: int = 0,
+        device=None, truncation_psi: float = 1.0, truncation_cutoff: int | None = None, bootstrap: int = 1000,
+        progress: bool | None = None, name: str | None = None, return_distances: bool = False):
+    """Perceptual path length of G; one row (see the module docstring for the protocol).
+
+    Sample i uses z0_i, z1_i, t_i from streams seeded by (seed, i // 16) and the noise of block i // 16,
+    so the value does not depend on `batch_size` (pairs per call, at most one block of 16).
+    Interval: percentile bootstrap (`bootstrap` replicates) of the mean over the kept distances.
+    """
+    _check(G, space, sampling)
+    if num_samples < 2:
+        raise ConfigError("PPL needs at least 2 samples")
+    G, device = prepare_generator(G, device)
+    dist_fn, dist_name = resolve_distance(distance, device)
+    batch = max(1, min(int(batch_size), streams.BLOCK_SIZE))
+    dists = []
+    with Timer() as timer, progress_bar(num_samples, f"ppl {space}{sampling}", progress, "pair") as bar:
+        for b, start, stop in streams.blocks(num_samples):
+            # One noise draw per block, shared by all pairs in it (NVIDIA: per minibatch).
+            G.redraw_noise_(streams.block_generator(seed, "ppl/noise", b))
+            z0 = streams.normal(seed, "ppl/z0", start, stop, G.z_dim)
+            z1 = streams.normal(seed, "ppl/z1", start, stop, G.z_dim)
+            t = streams.uniform(seed, "ppl/t", start, stop) * (1.0 if sampling == "full" else 0.0)
+            for s in range(0, stop - start, batch):
+                sl = slice(s, min(s + batch, stop - start))
+                d = ppl_distances(G, z0[sl], z1[sl], t[sl], space=space, epsilon=epsilon, crop=crop,
+                                  distance=dist_fn, resize_rule=resize_rule, truncation_psi=truncation_psi,
+                                  truncation_cutoff=truncation_cutoff)
+                dists.append(d.cpu())
+                bar.update(d.numel())
+        all_d = torch.cat(dists).double().numpy()
+        kept = percentile_filter(all_d, 1, 99)
+        value = float(kept.mean())
+        reps = bootstrap_replicates(kept, np.mean, bootstrap, seed=streams.block_seed(seed, "ppl/bootstrap", 0))
+        ci = percentile_interval(reps) if bootstrap > 0 else (float("nan"), float("nan"))
+    label = name or (f"ppl_{space}{sampling}" if crop else f"ppl2_{space}{sampling}")
+    suffix = DISTANCE_SUFFIX.get(dist_name, "_" + str(dist_name).replace("-", "_"))
+    if suffix and not label.endswith(suffix):
+        label += suffix
+    row = dict(
+        metric=label, value=value, ci_low=ci[0], ci_high=ci[1],
+        ci_method=f"percentile-bootstrap({bootstrap}) over kept distances" if bootstrap > 0 else None,
+        num_samples=num_samples, seed=seed, psi=truncation_psi, truncation_cutoff=truncation_cutoff, space=space,
+        feature_net=dist_name, time_s=timer.elapsed, sampling=sampling, epsilon=epsilon, crop=bool(crop),
+        resize_rule=resize_rule, distance_resolution=distance_resolution(G.img_resolution, crop, resize_rule),
+        num_kept=int(kept.size), std=float(kept.std()), noise_block=streams.BLOCK_SIZE,
+    )
+    df = make_table(G, [row])
+    return (df, all_d) if return_distances else df
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Presets (specs/metrics.md §1.1).
+
+register_preset("ppl_zfull", partial(ppl, space="z", sampling="full", crop=True, num_samples=100_000))
+register_preset("ppl_wfull", partial(ppl, space="w", sampling="full", crop=True, num_samples=100_000))
+register_preset("ppl_zend", partial(ppl, space="z", sampling="end", crop=True, num_samples=100_000))
+register_preset("ppl_wend", partial(ppl, space="w", sampling="end", crop=True, num_samples=100_000))
+register_preset("ppl2_wend", partial(ppl, space="w", sampling="end", crop=False, num_samples=50_000))
+# The embedded default: ppl2_wend's protocol with the bundled synthetic-benchmark distance (no external weights).
+register_preset("ppl2_wend_synth", partial(ppl, space="w", sampling="end", crop=False, num_samples=50_000,
+                                           distance="synth-lpips"))

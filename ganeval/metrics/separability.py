@@ -1,0 +1,304 @@
+"""Linear separability (LS), Karras et al., "A Style-Based Generator Architecture for GANs", CVPR 2019, §4.2.
+
+Matches NVlabs/stylegan `metrics/linear_separability.py` (TF; never ported to the PyTorch
+StyleGAN repositories). Protocol (specs/metrics.md §2):
+
+* 200,000 samples z ~ N(0, I), no truncation, per-sample random noise; images box-downsampled to
+  the classifiers' resolution (256 for NVIDIA's), float, neither clipped nor quantised;
+* per attribute: p = softmax([l, -l]) of the classifier logit l; keep the 100,000 samples with the
+  largest max(p) (stable sort); label = argmax(p) (0 when l >= 0);
+* sklearn LinearSVC with its 2019 defaults (``dual=True`` given explicitly: newer sklearn defaults to
+  'auto', another solver), fitted and evaluated on the same kept set, once on the raw z and once on
+  w (last layer of ws); if the fit raises (e.g. one class only), predictions = labels, exactly as the
+  reference's bare ``except`` ("assume perfect prediction"), and the row says so;
+* 2x2 joint table (rows: SVM output X, columns: label Y) -> H(Y|X) = H(Y) - I(X;Y) in bits, clipped at 0;
+* score = 2^(sum of H over attributes), for z and for w (equals the paper's exp(sum H_nat)).
+
+Determinism: liblinear's coordinate order is seeded per (seed, attribute, space); the reference
+left it to the global RNG. Convergence: a fit that stops at max_iter (sklearn's ConvergenceWarning)
+has `svm_converged=False` in its row.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..attributes import resolve_attrs
+from ..errors import ConfigError, MetricError
+from ..images import box_downsample
+from . import sampling as streams
+from .common import Timer, make_table, prepare_generator, progress_bar
+from .registry import register_preset
+from .stats import percentile_interval
+
+SVM_MAX_ITER = 1000  # sklearn's default, then and now
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Information theory on a 2x2 table (the reference's prob_normalize / mutual_information / entropy).
+
+def _entropy_bits(p: np.ndarray) -> float:
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
+
+
+def conditional_entropy(table) -> float:
+    """H(Y|X) in bits of a joint table (axis 0: X = SVM output, axis 1: Y = label), as H(Y) - I(X;Y), >= 0."""
+    p = np.asarray(table, dtype=np.float64)
+    p = p / p.sum()
+    px, py = p.sum(axis=1, keepdims=True), p.sum(axis=0, keepdims=True)
+    nz = p > 0
+    mutual_info = float((p[nz] * np.log2(p[nz] / (px * py)[nz])).sum())
+    return max(0.0, _entropy_bits(py.ravel()) - mutual_info)  # can slip just below 0 in floating point
+
+
+def joint_table(predictions, labels) -> np.ndarray:
+    """p[r][c] = mean((prediction == r) & (label == c)) for r, c in {0, 1}."""
+    pred, lab = np.asarray(predictions).astype(np.int64), np.asarray(labels).astype(np.int64)
+    return np.bincount(2 * pred + lab, minlength=4).reshape(2, 2) / len(lab)
+
+
+def confidence_and_labels(logits) -> tuple[np.ndarray, np.ndarray]:
+    """max(softmax([l, -l])) and argmax, in float32 as the reference (ties at 1.0 keep index order)."""
+    l = np.asarray(logits, dtype=np.float32)
+    conf = (np.float32(1) / (np.float32(1) + np.exp(np.float32(-2) * np.abs(l)))).astype(np.float32)
+    return conf, (l < 0).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# SVM fits.
+
+def fit_svm(X: np.ndarray, y: np.ndarray, random_state: int | None = None) -> dict:
+    """LinearSVC (2019 defaults, dual=True) fitted and evaluated on (X, y); reference fallback on failure."""
+    from sklearn.svm import LinearSVC
+
+    t0 = time.perf_counter()
+    try:
+        svm = LinearSVC(penalty="l2", loss="squared_hinge", dual=True, tol=1e-4, C=1.0, multi_class="ovr",
+                        fit_intercept=True, intercept_scaling=1, class_weight=None, max_iter=SVM_MAX_ITER,
+                        random_state=random_state)
+        svm.fit(X, y)
+        pred = svm.predict(X)
+        n_iter = int(np.max(svm.n_iter_))
+        converged = n_iter < SVM_MAX_ITER
+        return dict(pred=pred, time_s=time.perf_counter() - t0, converged=converged, failed=False,
+                    note=None if converged else f"ConvergenceWarning: liblinear stopped at max_iter={SVM_MAX_ITER}")
+    except Exception as e:  # noqa: BLE001 - the reference's bare `except:`, kept on purpose
+        return dict(pred=np.asarray(y).copy(), time_s=time.perf_counter() - t0, converged=None, failed=True,
+                    note=f"SVM fit failed ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
+                         f"predictions = labels as in the reference")
+
+
+def _fit_rows(X: np.ndarray, rows: np.ndarray, y: np.ndarray, random_state: int) -> dict:
+    return fit_svm(X[rows], y, random_state)  # index inside the worker: one kept copy per running fit
+
+
+def default_n_jobs() -> int:
+    """At most 8 concurrent fits: each needs ~1.5 GB at protocol size (100k x 512, liblinear's copy)."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _fit_all(tasks: list[tuple], n_jobs: int | None) -> list[dict]:
+    """Run the fits with joblib threads (liblinear releases the GIL; the latents are shared, not copied)."""
+    from joblib import Parallel, delayed
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        # Convergence is read from n_iter_ and reported in the rows instead.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return Parallel(n_jobs=n_jobs or default_n_jobs(), prefer="threads")(
+            delayed(_fit_rows)(*t) for t in tasks)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The pure core.
+
+def separability_from_predictions(z, w, logits, attr_names: list[str], num_keep: int, seed: int = 0,
+                                  n_jobs: int | None = 1, bootstrap: int = 200, name: str = "ls") -> pd.DataFrame:
+    """LS rows from explicit latents z [N, z_dim], w [N, w_dim] (or None) and logits [N, A].
+
+    One row per attribute and space (metric f'{name}_entropy', value = H(Y|X) in bits) and one total
+    row per space (metric `name`, attr 'ALL', value = 2^sum H). Intervals: percentile bootstrap over
+    the N samples (each replicate reweights the kept samples by their multiplicity in a resample of
+    all N; the SVMs are not refitted).
+    """
+    logits = np.asarray(logits.detach().cpu() if torch.is_tensor(logits) else logits, dtype=np.float32)
+    if logits.ndim == 1:
+        logits = logits[:, None]
+    n, num_attrs = logits.shape
+    if len(attr_names) != num_attrs:
+        raise ConfigError(f"{len(attr_names)} attribute names for {num_attrs} logit columns")
+    if not 0 < num_keep <= n:
+        raise ConfigError(f"num_keep must be in 1..{n}, got {num_keep}")
+    spaces = {"z": z}
+    if w is not None:
+        spaces["w"] = w
+    spaces = {k: np.ascontiguousarray(v.detach().cpu() if torch.is_tensor(v) else v, dtype=np.float32)
+              for k, v in spaces.items()}
+
+    # Prune the least confident samples, per attribute.
+    kept, labels = [], []
+    for a in range(num_attrs):
+        conf, lab = confidence_and_labels(logits[:, a])
+        idx = np.argsort(-conf, kind="stable")[:num_keep]
+        kept.append(idx)
+        labels.append(lab[idx])
+
+    tasks, keys = [], []
+    for si, space in enumerate(spaces):
+        for a in range(num_attrs):
+            tasks.append((spaces[space], kept[a], labels[a], streams.block_seed(seed, f"ls/svm/{si}", a) % (2**31)))
+            keys.append((space, a))
+    fits = dict(zip(keys, _fit_all(tasks, n_jobs)))
+
+    # Bootstrap: multiplicities of a resample of all N samples, applied to every kept set.
+    rng = np.random.default_rng(streams.block_seed(seed, "ls/bootstrap", 0))
+    cells = {k: 2 * fits[k]["pred"].astype(np.int64) + labels[k[1]] for k in keys}
+    boot_h = {k: np.empty(bootstrap) for k in keys}
+    for r in range(bootstrap):
+        mult = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
+        for k in keys:
+            table = np.bincount(cells[k], weights=mult[kept[k[1]]], minlength=4).reshape(2, 2)
+            boot_h[k][r] = conditional_entropy(table) if table.sum() > 0 else np.nan
+
+    rows = []
+    for space in spaces:
+        hs = []
+        for a in range(num_attrs):
+            f = fits[(space, a)]
+            h = conditional_entropy(joint_table(f["pred"], labels[a]))
+            hs.append(h)
+            lo, hi = percentile_interval(boot_h[(space, a)]) if bootstrap > 0 else (np.nan, np.nan)
+            rows.append(dict(metric=f"{name}_entropy", value=h, ci_low=lo, ci_high=hi, space=space,
+                             attr=attr_names[a], cond_entropy_bits=h,
+                             svm_accuracy=float(np.mean(f["pred"] == labels[a])), num_kept=num_keep,
+                             label_balance=float(np.mean(labels[a])), svm_time_s=f["time_s"],
+                             svm_converged=f["converged"], svm_failed=f["failed"], svm_note=f["note"]))
+        total = float(np.sum(hs))
+        if bootstrap > 0:
+            reps = 2.0 ** np.sum([boot_h[(space, a)] for a in range(num_attrs)], axis=0)
+            lo, hi = percentile_interval(reps)
+        else:
+            lo = hi = np.nan
+        space_fits = [fits[(space, a)] for a in range(num_attrs)]
+        failed = sum(f["failed"] for f in space_fits)
+        unconverged = sum(f["converged"] is False for f in space_fits)
+        notes = []
+        if failed:
+            notes.append(f"{failed} SVM fit(s) failed: predictions = labels as in the reference")
+        if unconverged:
+            notes.append(f"{unconverged} SVM fit(s) stopped at max_iter={SVM_MAX_ITER}")
+        rows.append(dict(metric=name, value=2.0 ** total, ci_low=lo, ci_high=hi, space=space, attr="ALL",
+                         cond_entropy_bits=total,
+                         svm_accuracy=float(np.mean([np.mean(f["pred"] == labels[a])
+                                                     for a, f in enumerate(space_fits)])),
+                         num_kept=num_keep, label_balance=None, svm_time_s=float(sum(f["time_s"] for f in space_fits)),
+                         svm_converged=unconverged == 0, svm_failed=failed > 0,
+                         svm_note="; ".join(notes) or None))
+    ci_method = f"percentile-bootstrap({bootstrap}) over samples, SVMs not refitted" if bootstrap > 0 else None
+    df = pd.DataFrame(rows)
+    df["ci_method"] = ci_method
+    return df
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The metric on a generator.
+
+def _load_classifiers(classifiers, device):
+    if isinstance(classifiers, torch.nn.Module):
+        clf = classifiers
+    else:
+        try:
+            from ..features.attributes import load_classifiers  # written separately; imported only when needed
+        except ImportError as e:
+            raise ConfigError(f"loading classifiers by name needs ganeval.features.attributes ({e})") from None
+
+        clf = load_classifiers(classifiers)
+    for attr in ("attr_names", "resolution"):
+        if not hasattr(clf, attr):
+            raise ConfigError(f"attribute classifiers must have `.{attr}`")
+    return clf.eval().requires_grad_(False).to(device)
+
+
+def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_samples: int = 200_000,
+                 num_keep: int | None = None, seed: int = 0, batch_size: int = 16, device=None,
+                 n_jobs: int | None = None, spaces=None, truncation_psi: float = 1.0,
+                 truncation_cutoff: int | None = None, bootstrap: int = 200, progress: bool | None = None,
+                 name: str | None = None) -> pd.DataFrame:
+    """Linear separability of G's Z and W spaces (rows: see `separability_from_predictions`).
+
+    `classifiers`: an nn.Module mapping float images in [-1, 1] at `.resolution` to logits [N, A]
+    (NVIDIA order) with `.attr_names`, or a name/path for `ganeval.features.attributes.load_classifiers`.
+    `num_keep` defaults to half of `num_samples` (100k of 200k). `n_jobs`: concurrent SVM fits (joblib
+    threads; default min(8, cores), -1 = all cores). The generator runs per block of 16
+    samples with noise seeded by (seed, block), so `batch_size` (classifier batch) does not change the
+    result. A generator without W (PGGAN, mapping depth 0) gets Z rows only.
+    """
+    name = name or "ls"
+    num_keep = num_samples // 2 if num_keep is None else int(num_keep)
+    if spaces is None:
+        spaces = ("z", "w") if G.has_w else ("z",)
+    spaces = tuple(spaces)
+    if "w" in spaces and not G.has_w:
+        raise MetricError(f"linear separability in W needs a mapping network; this {G.arch} generator has none")
+    if num_samples < 2:
+        raise ConfigError("linear separability needs at least 2 samples")
+    G, device = prepare_generator(G, device)
+    clf = _load_classifiers(classifiers, device)
+    attr_idx = resolve_attrs(attrs, list(clf.attr_names))
+    attr_names = [clf.attr_names[i] for i in attr_idx]
+    res = int(clf.resolution)
+    # NVIDIA box-downsamples by an integer factor; anything else is outside the protocol and says so.
+    if G.img_resolution >= res and G.img_resolution % res == 0:
+        resize = "box" if G.img_resolution > res else "none"
+    else:
+        resize = "bilinear (not the NVIDIA protocol)"
+
+    zs, ws, logits = [], [], []
+    pending: list[torch.Tensor] = []
+
+    def classify():
+        if pending:
+            logits.append(clf(torch.cat(pending)).float()[:, attr_idx].cpu())
+            pending.clear()
+
+    with Timer() as timer, torch.no_grad(), progress_bar(num_samples, "ls", progress) as bar:
+        for b, start, stop in streams.blocks(num_samples):
+            z = streams.normal(seed, "gen/z", start, stop, G.z_dim)
+            w = G.mapping(z.to(device), truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+            with streams.seeded_global_rng(seed, "gen/noise", b, device):
+                img = G.synthesis(w, noise_mode="random").float()
+            if img.shape[1] == 1:
+                img = img.repeat(1, 3, 1, 1)
+            if resize == "box":
+                img = box_downsample(img, res)
+            elif resize != "none":
+                img = torch.nn.functional.interpolate(img, size=(res, res), mode="bilinear", align_corners=False,
+                                                      antialias=True)
+            pending.append(img)
+            zs.append(z)
+            ws.append(w[:, -1].float().cpu())
+            if sum(p.shape[0] for p in pending) >= batch_size:
+                classify()
+            bar.update(stop - start)
+        classify()
+        z_all, w_all, logit_all = torch.cat(zs), torch.cat(ws), torch.cat(logits)
+        df = separability_from_predictions(z_all, w_all if "w" in spaces else None, logit_all, attr_names,
+                                           num_keep, seed=seed, n_jobs=n_jobs, bootstrap=bootstrap, name=name)
+        if "z" not in spaces:
+            df = df[df["space"] != "z"]
+    common = dict(num_samples=num_samples, seed=seed, psi=truncation_psi, truncation_cutoff=truncation_cutoff,
+                  feature_net=str(classifiers) if isinstance(classifiers, (str, os.PathLike))
+                  else getattr(clf, "name", type(clf).__name__), time_s=timer.elapsed,
+                  classifier_resolution=res, classifier_resize=resize)
+    return make_table(G, df.to_dict("records"), **common)
+
+
+register_preset("ls", partial(separability, num_samples=200_000))

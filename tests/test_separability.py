@@ -1,0 +1,128 @@
+"""Linear separability (ganeval.metrics.separability): information theory, pruning, SVM fits, the metric."""
+
+import numpy as np
+import pytest
+import torch
+from _metrics_helpers import TinyClassifiers, one_thread, tiny_G
+
+from ganeval.errors import ConfigError, MetricError
+from ganeval.metrics.separability import (
+    conditional_entropy,
+    confidence_and_labels,
+    joint_table,
+    separability,
+    separability_from_predictions,
+)
+
+_one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
+
+
+def _nvidia_conditional_entropy(p):
+    """NVlabs/stylegan linear_separability.py, re-typed: H(Y) - I(X;Y) with the same loops."""
+    p = np.asarray(p, dtype=np.float32)
+    p = p / p.sum()
+    px, py = p.sum(axis=1), p.sum(axis=0)
+    mi = sum(p[x][y] * np.log2(p[x][y] / (px[x] * py[y])) for x in range(2) for y in range(2) if p[x][y] > 0)
+    hy = -sum(q * np.log2(q) for q in py if q > 0)
+    return max(0.0, float(hy - mi))
+
+
+def test_conditional_entropy_hand_worked_table():
+    # Rows: SVM says 0 / 1 (each half the time); columns: label. H(Y|X) = .5 H(.8, .2) + .5 H(.4, .6).
+    table = [[0.4, 0.1], [0.2, 0.3]]
+    h_row0 = -(0.8 * np.log2(0.8) + 0.2 * np.log2(0.2))   # 0.721928
+    h_row1 = -(0.4 * np.log2(0.4) + 0.6 * np.log2(0.6))   # 0.970951
+    assert conditional_entropy(table) == pytest.approx(0.5 * h_row0 + 0.5 * h_row1, abs=1e-12)
+    assert conditional_entropy(table) == pytest.approx(0.846439, abs=1e-6)
+    assert conditional_entropy(table) == pytest.approx(_nvidia_conditional_entropy(table), abs=1e-6)
+    assert conditional_entropy([[0.5, 0], [0, 0.5]]) == 0.0            # perfect prediction
+    assert conditional_entropy([[0.25, 0.25], [0.25, 0.25]]) == pytest.approx(1.0)
+    assert conditional_entropy([[4, 1], [2, 3]]) == pytest.approx(0.846439, abs=1e-6)  # counts are normalised
+
+
+def test_joint_table_and_pruning_rule():
+    assert np.array_equal(joint_table([0, 0, 1, 1], [0, 1, 1, 1]), np.array([[0.25, 0.25], [0, 0.5]]))
+    conf, lab = confidence_and_labels(np.array([2.0, -0.5, 0.0, -3.0]))
+    np.testing.assert_allclose(conf, 1 / (1 + np.exp(-2 * np.abs([2.0, -0.5, 0.0, -3.0]))), rtol=1e-6)
+    assert lab.tolist() == [0, 1, 0, 1]  # argmax of softmax([l, -l]); a tie goes to class 0
+
+
+def _latents(n=1200, d=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.normal(size=(n, d)), rng
+
+
+def test_linear_attribute_in_w_has_zero_entropy_and_shuffled_labels_one_bit():
+    z, w, rng = _latents()
+    direction = rng.normal(size=12)
+    linear = w @ direction * 4                       # a linear function of w (not of z)
+    shuffled = rng.permutation(linear)                # same marginal, no relation to anything
+    df = separability_from_predictions(z, w, np.stack([linear, shuffled], 1), ["lin", "shuf"], num_keep=600,
+                                       n_jobs=2, bootstrap=20)
+    h = df.set_index(["space", "attr"])["cond_entropy_bits"]
+    assert h["w", "lin"] < 0.05
+    assert h["z", "lin"] > 0.9
+    assert h["w", "shuf"] > 0.9 and h["z", "shuf"] > 0.9
+    total = df[(df.attr == "ALL") & (df.space == "w")].iloc[0]
+    assert total["metric"] == "ls" and total["value"] == pytest.approx(2 ** (h["w", "lin"] + h["w", "shuf"]))
+    assert set(df["metric"]) == {"ls", "ls_entropy"}
+    assert (df["num_kept"] == 600).all() and (df["ci_low"] <= df["value"] + 1e-12).all()
+
+
+def test_keeps_the_most_confident_half():
+    z, w, rng = _latents(n=400)
+    logits = rng.normal(size=400) * 0.1
+    logits[:200] = np.sign(logits[:200]) * (5 + np.abs(logits[:200]))  # these are the confident ones
+    df = separability_from_predictions(z, w, logits[:, None], ["a"], num_keep=200, n_jobs=1, bootstrap=0)
+    # The kept set is exactly the first 200, so the labels are their signs: compare the SVM accuracy to
+    # a refit done here on exactly those samples.
+    from sklearn.svm import LinearSVC
+
+    row = df[(df.space == "w") & (df.attr == "a")].iloc[0]
+    y = (logits[:200] < 0).astype(int)
+    assert 0.5 <= row["svm_accuracy"] <= 1.0 and row["label_balance"] == pytest.approx(y.mean())
+    acc = LinearSVC(dual=True).fit(w[:200], y).score(w[:200], y)
+    assert row["svm_accuracy"] == pytest.approx(acc, abs=0.03)
+
+
+def test_svm_failure_uses_labels_as_the_reference_does():
+    z, w, _ = _latents(n=100)
+    df = separability_from_predictions(z, w, np.full((100, 1), 3.0), ["const"], num_keep=50, bootstrap=5)
+    row = df[(df.attr == "const") & (df.space == "z")].iloc[0]
+    assert bool(row["svm_failed"]) and "predictions = labels" in row["svm_note"]
+    assert row["cond_entropy_bits"] == 0.0 and row["svm_accuracy"] == 1.0
+    assert "failed" in df[(df.attr == "ALL") & (df.space == "z")].iloc[0]["svm_note"]
+
+
+def test_bad_arguments():
+    z, w, _ = _latents(n=10)
+    with pytest.raises(ConfigError):
+        separability_from_predictions(z, w, np.zeros((10, 2)), ["a"], num_keep=5)
+    with pytest.raises(ConfigError):
+        separability_from_predictions(z, w, np.zeros((10, 1)), ["a"], num_keep=11)
+
+
+def test_separability_on_a_generator_is_batch_size_independent():
+    G, clf = tiny_G(res=16), TinyClassifiers(resolution=8)
+    kw = dict(classifiers=clf, attrs="male,young", num_samples=40, seed=5, n_jobs=1, bootstrap=20)
+    a = separability(G, batch_size=4, **kw)
+    b = separability(G, batch_size=16, **kw)
+    np.testing.assert_allclose(a["value"].to_numpy(), b["value"].to_numpy(), rtol=1e-6, atol=1e-9)
+    assert list(a["attr"]) == ["male", "young", "ALL", "male", "young", "ALL"]
+    assert list(a["space"]) == ["z"] * 3 + ["w"] * 3
+    row = a.iloc[-1]
+    assert row["num_kept"] == 20 and row["num_samples"] == 40 and row["classifier_resize"] == "box"
+    assert row["feature_net"] == "tiny-classifiers" and row["arch"] == "stylegan2"
+
+
+def test_generator_without_w_gets_z_rows_only():
+    G, clf = tiny_G("stylegan", res=8, depth=0), TinyClassifiers(resolution=8)
+    df = separability(G, clf, attrs="all", num_samples=20, n_jobs=1, bootstrap=0)
+    assert set(df["space"]) == {"z"} and df.iloc[-1]["classifier_resize"] == "none"
+    with pytest.raises(MetricError):
+        separability(G, clf, num_samples=20, spaces=("z", "w"))
+
+
+def test_classifier_contract_is_checked():
+    with pytest.raises(ConfigError, match="attr_names"):
+        separability(tiny_G(res=8), torch.nn.Linear(2, 2), num_samples=4)

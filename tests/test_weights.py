@@ -1,0 +1,124 @@
+"""The external-weights registry (ganeval.features.weights) and `ganeval weights ...`."""
+
+import hashlib
+import http.server
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from ganeval.attributes import NVIDIA_ATTRS
+from ganeval.cli import main
+from ganeval.errors import GanevalError, WeightsNotFoundError
+from ganeval.features import weights as W
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A static file server on 127.0.0.1 (and nowhere else), serving tmp_path/'srv'."""
+    root = tmp_path / "srv"
+    root.mkdir()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def entry():
+    data = b"ganeval test weights\n" * 100
+    e = W.register_weights(W.WeightFile("test-file", "test-file-1234.pth", "http://127.0.0.1:9/unused",
+                                        used_by="tests", sha256=hashlib.sha256(data).hexdigest()))
+    yield e, data
+    W.REGISTRY.pop("test-file")
+
+
+def test_registry_knows_every_external_file():
+    assert W.get_entry("inception-v3-compat").filename == "weights-inception-2015-12-05-6726825d.pth"
+    assert W.get_entry("vgg16").filename == "vgg16-397923af.pth"
+    assert W.get_entry("vgg16-397923af.pth").name == "vgg16"  # file names work too
+    classifiers = W.resolve_names(["celebahq-classifiers"])
+    assert classifiers == [f"celebahq-classifier-{i:02d}-{a}" for i, a in enumerate(NVIDIA_ATTRS)]
+    assert all(W.REGISTRY[n].url.startswith("https://") for n in classifiers)
+    with pytest.raises(WeightsNotFoundError):
+        W.get_entry("alexnet")
+
+
+def test_search_order(tmp_path, monkeypatch):
+    a, torch_home = tmp_path / "a", tmp_path / "th"
+    monkeypatch.setenv("GANEVAL_WEIGHTS", str(a))
+    monkeypatch.setenv("TORCH_HOME", str(torch_home))
+    assert W.search_dirs()[:2] == [a, torch_home / "hub" / "checkpoints"]
+    hub = torch_home / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    (hub / "vgg16-397923af.pth").write_bytes(b"x")
+    assert W.locate("vgg16") == hub / "vgg16-397923af.pth"
+    a.mkdir()
+    (a / "vgg16-397923af.pth").write_bytes(b"y")
+    assert W.locate("vgg16") == a / "vgg16-397923af.pth"  # $GANEVAL_WEIGHTS first
+
+
+def test_missing_file_is_one_line_naming_it_and_both_remedies(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANEVAL_WEIGHTS", str(tmp_path / "w"))
+    with pytest.raises(WeightsNotFoundError) as e:
+        W.locate("inception-v3-compat")
+    msg = str(e.value)
+    assert "\n" not in msg and "weights-inception-2015-12-05-6726825d.pth" in msg
+    assert str(tmp_path / "w") in msg and "ganeval weights fetch inception-v3-compat" in msg
+
+
+def test_fetch_from_local_server(server, entry, tmp_path):
+    root, base = server
+    e, data = entry
+    (root / "f.pth").write_bytes(data)
+    dest = tmp_path / "dest"
+    p = W.fetch("test-file", dest_dir=dest, url=f"{base}/f.pth")
+    assert p == dest / "test-file-1234.pth" and p.read_bytes() == data
+    assert W.verify("test-file", p)["status"] == "ok"
+    # Wrong content: refused, nothing left behind.
+    (root / "bad.pth").write_bytes(b"tampered")
+    with pytest.raises(W.WeightsHashError, match="sha256"):
+        W.fetch("test-file", dest_dir=tmp_path / "d2", url=f"{base}/bad.pth")
+    assert not (tmp_path / "d2" / "test-file-1234.pth").exists()
+    assert list((tmp_path / "d2").iterdir()) == []
+    # The torch.hub prefix in vgg16's name is checked too.
+    with pytest.raises(W.WeightsHashError):
+        W.fetch("vgg16", dest_dir=tmp_path / "d3", url=f"{base}/bad.pth")
+    # An unreachable or missing URL is one GanevalError line.
+    with pytest.raises(GanevalError, match="cannot download"):
+        W.fetch("test-file", dest_dir=tmp_path / "d4", url=f"{base}/missing.pth")
+
+
+def test_cli_weights(server, entry, tmp_path, monkeypatch):
+    root, base = server
+    _, data = entry
+    (root / "f.pth").write_bytes(data)
+    monkeypatch.setenv("GANEVAL_WEIGHTS", str(tmp_path / "w"))
+    runner = CliRunner()
+    r = runner.invoke(main, ["weights", "path", "vgg16"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert r.output.strip().count("\n") == 0 and "vgg16-397923af.pth" in r.output
+    r = runner.invoke(main, ["weights", "fetch", "test-file", "--url", f"{base}/f.pth", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "w" / "test-file-1234.pth").read_bytes() == data
+    r = runner.invoke(main, ["weights", "path", "test-file"])
+    assert r.exit_code == 0 and r.output.strip() == str(tmp_path / "w" / "test-file-1234.pth")
+    r = runner.invoke(main, ["weights", "verify", "test-file"])
+    assert r.exit_code == 0 and r.output.startswith("ok")
+    (tmp_path / "w" / "test-file-1234.pth").write_bytes(b"changed")
+    r = runner.invoke(main, ["weights", "verify"])
+    assert r.exit_code == 2 and "mismatch" in r.output
+    r = runner.invoke(main, ["weights", "list"])
+    assert r.exit_code == 0 and "celebahq-classifier-39-wearing-necktie" in r.output
+    r = runner.invoke(main, ["weights", "verify", "vgg16"])
+    assert r.exit_code == 2 and "missing" in r.output
