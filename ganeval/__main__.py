@@ -1,0 +1,5 @@
+"""`python -m ganeval` (and `torchrun -m ganeval ...`) run the command line."""
+
+from .cli import main
+
+main()
