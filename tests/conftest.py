@@ -3,6 +3,8 @@ import os
 # Spin-waiting OpenMP threads starve a loaded 2-core machine; must be set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import atexit  # noqa: E402
+import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
 import pytest  # noqa: E402
@@ -12,6 +14,7 @@ import torch  # noqa: E402
 # are set at import time (not only per test) so that module- and session-scoped fixtures see them too.
 torch.set_num_threads(2)
 _ROOT = tempfile.mkdtemp(prefix="ganeval-tests-")
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 _ENV = {
     "GANEVAL_CACHE": os.path.join(_ROOT, "cache"),
     "TORCH_HOME": os.path.join(_ROOT, "torch_home"),
