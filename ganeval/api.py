@@ -18,31 +18,37 @@ TABLE_FORMATS = (".csv", ".parquet", ".json", ".jsonl")
 def evaluate(G_or_path, presets=("fid50k_full",), *, reference=None, classifiers=None,
              num_samples: int | None = None, seed: int = 0, batch_size: int | None = None, device=None,
              truncation_psi: float | None = None, truncation_cutoff: int | None = None,
-             progress: bool | None = None, **options) -> pd.DataFrame:
+             progress: bool | None = None, state_dir=None, **options) -> pd.DataFrame:
     """Run metric presets (names from `ganeval.metrics.list_presets()`, or 'a,b,c') and stack their rows.
 
     `G_or_path`: a Generator, a checkpoint path or a bundled model name. `reference` (FID/KID): a
     dataset path, a dataset object or a statistics .npz; `classifiers` (LS): a module, name or path.
     `num_samples` overrides every preset's sample count (rows keep `protocol_samples`). Further
     `options` (e.g. n_jobs, bootstrap, resize_rule, distance, xflip, cache) go to the presets that accept them.
+
+    Under torchrun every process runs this call; the samples are shared out and every process gets
+    the same table. `state_dir`: finished sample blocks are kept in state_dir/<preset>/ and a repeated
+    call (e.g. after the job was killed) resumes from them; other settings in the same folder are refused.
     """
     import pandas as pd
 
+    from .metrics.common import metric_device
     from .metrics.registry import parse_presets, run_preset
+    from .metrics.runner import sub_state
 
     names = parse_presets(presets)
     checkpoint = None
     if isinstance(G_or_path, (str, os.PathLike)):
         from .checkpoints import load_generator
-        from .utils import resolve_device
 
         checkpoint = str(G_or_path)
-        G = load_generator(G_or_path, device=resolve_device(device))
+        G = load_generator(G_or_path, device=metric_device(device))  # under torchrun: this process's GPU
     else:
         G = G_or_path
     shared = dict(reference=reference, classifiers=classifiers, seed=seed, batch_size=batch_size, device=device,
                   truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, progress=progress, **options)
-    frames = [run_preset(name, G, num_samples=num_samples, **shared) for name in names]
+    frames = [run_preset(name, G, num_samples=num_samples, state_dir=sub_state(state_dir, name), **shared)
+              for name in names]
     df = pd.concat(frames, ignore_index=True)
     if checkpoint is not None:
         df["checkpoint"] = checkpoint

@@ -239,3 +239,107 @@ __all__ = [
     "broadcast", "broadcast_module", "broadcast_object", "device", "free_port", "init", "is_initialized",
     "is_main", "local_rank", "rank", "shard", "shutdown", "spawn", "world_size",
 ]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Ordered work over ranks (appended for the metrics: sample chunks, SVM fits). A metric hands over a
+# list of work items and gets every result back, in item order, on every rank: what it then sums,
+# sorts or keeps is exactly what a single process would have, so the number cannot depend on the
+# number of processes. A failure on one rank is raised on every rank instead of leaving the others
+# waiting in a collective.
+
+from collections.abc import Iterator  # noqa: E402 - appended section
+
+
+class _Failure:
+    """An exception travelling to the other ranks (as itself if it survives pickling)."""
+
+    def __init__(self, error: BaseException):
+        import pickle
+
+        try:
+            pickle.loads(pickle.dumps(error))
+            self.error = error
+        except Exception:  # noqa: BLE001 - unpicklable exception: send its text
+            self.error = RuntimeError(f"{type(error).__name__}: {error}")
+        self.rank = rank()
+        self.original = error  # re-raised on its own rank, with its traceback; never sent
+
+    def __getstate__(self):
+        return {"error": self.error, "rank": self.rank, "original": None}
+
+
+def _gather_checked(result) -> list:
+    """all_gather_object of (rank's result or _Failure); re-raises the first failure on every rank."""
+    parts = all_gather_object(result)
+    if isinstance(result, _Failure):
+        raise result.original
+    for part in parts:
+        if isinstance(part, _Failure):
+            raise part.error
+    return parts
+
+
+def _run(fn: Callable, *args):
+    try:
+        return fn(*args)
+    except Exception as e:  # noqa: BLE001 - forwarded to every rank, then re-raised here
+        if not _active():
+            raise
+        return _Failure(e)
+
+
+def local_world_size() -> int:
+    """Processes on this machine (torchrun's LOCAL_WORLD_SIZE); 1 in a single process."""
+    return max(_env_int("LOCAL_WORLD_SIZE", 1), 1) if world_size() > 1 else 1
+
+
+def shard_blocks(items: Sequence) -> list[tuple[int, object]]:
+    """This rank's (index, item) pairs of `items`, round robin: indices rank, rank + world, ..."""
+    return [(i, items[i]) for i in range(rank(), len(items), world_size())]
+
+
+def gather_blocks(mine: Iterable[tuple[int, object]]) -> list:
+    """Every rank's (index, result) pairs merged into one list in index order, on every rank."""
+    merged = {}
+    for part in _gather_checked(list(mine)):
+        merged.update(part)
+    return [merged[i] for i in sorted(merged)]
+
+
+def map_sharded(fn: Callable[[list], list], items: Sequence) -> list:
+    """fn(this rank's items) -> their results; all results in item order, on every rank.
+
+    Each rank gets a round-robin share (`shard_blocks`) and may process it as it likes (e.g. in a
+    pool of workers); fn must return one result per item, in the order given.
+    """
+    pairs = shard_blocks(items)
+    results = _run(fn, [item for _, item in pairs])
+    if isinstance(results, _Failure):
+        _gather_checked(results)  # raises on every rank
+    if len(results) != len(pairs):
+        raise RuntimeError(f"map_sharded: {len(results)} results for {len(pairs)} items")
+    return gather_blocks(zip((i for i, _ in pairs), results))
+
+
+def map_ordered(fn: Callable, items: Sequence) -> Iterator[tuple[object, object]]:
+    """Yield (item, fn(item)) for every item, in item order, on every rank.
+
+    The ranks work in rounds of `world_size` items (item i on rank i % world); after each round every
+    rank receives that round's results, so memory holds one round and nobody waits for more than one
+    item. A single process just computes the items in order. Every rank must pass the same items.
+    """
+    items = list(items)
+    if not _active():
+        for item in items:
+            yield item, fn(item)
+        return
+    world, me = world_size(), rank()
+    for start in range(0, len(items), world):
+        group = items[start:start + world]
+        mine = _run(fn, group[me]) if me < len(group) else None
+        results = _gather_checked(mine)
+        yield from zip(group, results[:len(group)])
+
+
+__all__ += ["gather_blocks", "local_world_size", "map_ordered", "map_sharded", "shard_blocks"]

@@ -2,9 +2,17 @@
 
 Each command parses its options, calls one library function, prints the table and writes it with
 --out (.csv, .parquet, .json, .jsonl; atomically).
+
+The commands run unchanged under torchrun (`torchrun --nproc_per_node 8 --no-python ganeval ppl ...`):
+every process computes its share of the sample blocks and gets the whole result; only the main
+process shows progress, prints and writes. `--state DIR` makes a run resumable: re-running the same
+command after a kill continues from the blocks already in DIR.
 """
 
 from __future__ import annotations
+
+import functools
+import sys
 
 import click
 import pandas as pd
@@ -26,20 +34,49 @@ def _common(f):
         click.option("--out", type=click.Path(dir_okay=False), default=None,
                      help="Write the table: .csv, .parquet, .json or .jsonl."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
+        _state_option,
     ]
     for opt in reversed(options):
         f = opt(f)
     return f
 
 
+_state_option = click.option(
+    "--state", type=click.Path(file_okay=False), default=None,
+    help="Keep finished sample blocks in this folder; the same command re-run after a kill resumes from them.")
+
+
+def _distributed(f):
+    """Run a command as one process of a torchrun job (or alone): quiet errors off the main process, clean exit."""
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        from .. import dist
+        from ..errors import GanevalError
+
+        try:
+            return f(*args, **kwargs)
+        except GanevalError:
+            if not dist.is_main():
+                sys.exit(2)  # every process raises the same error; the main one prints it once
+            raise
+        finally:
+            dist.shutdown()
+
+    return wrapper
+
+
 def _load(ckpt, device):
     from ..checkpoints import load_generator
-    from ..utils import resolve_device
+    from ..metrics.common import metric_device
 
-    return load_generator(ckpt, device=resolve_device(device))
+    return load_generator(ckpt, device=metric_device(device))  # under torchrun: joins the job, own GPU
 
 
 def _emit(df: pd.DataFrame, out, ckpt=None) -> None:
+    from .. import dist
+
+    if not dist.is_main():
+        return
     if ckpt is not None:
         df["checkpoint"] = str(ckpt)
     cols = [c for c in SHOWN if c in df.columns and not df[c].isna().all()]
@@ -71,14 +108,16 @@ def _progress(quiet):
 @click.option("--cutoff", type=int, default=None, help="Truncate only the first N ws.")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Bootstrap replicates for the 95% interval (0: none).")
-def ppl(ckpt, device, batch_size, seed, samples, out, quiet, space, sampling, crop, distance, epsilon, resize_rule,
-        psi, cutoff, bootstrap):
+@_distributed
+def ppl(ckpt, device, batch_size, seed, samples, out, quiet, state, space, sampling, crop, distance, epsilon,
+        resize_rule, psi, cutoff, bootstrap):
     """Perceptual path length (StyleGAN §4.2; NVIDIA's protocol).
 
     \b
       ganeval ppl --ckpt ffhq.pt --space w --sampling end            # ppl_wend, 100k samples
       ganeval ppl --ckpt ffhq.pt --no-crop --samples 2000            # ppl2_wend, quick look
       ganeval ppl --ckpt demo --no-crop --distance synth-lpips       # offline, bundled distance
+      torchrun --nproc_per_node 8 --no-python ganeval ppl --ckpt ffhq.pt --state runs/ppl_wend
     """
     from ..metrics import ppl as ppl_fn
     from ..metrics.registry import list_presets, run_preset
@@ -87,7 +126,7 @@ def ppl(ckpt, device, batch_size, seed, samples, out, quiet, space, sampling, cr
     name = f"ppl_{space}{sampling}" if crop else f"ppl2_{space}{sampling}"
     options = dict(distance=distance, epsilon=epsilon, resize_rule=resize_rule, truncation_psi=psi,
                    truncation_cutoff=cutoff, bootstrap=bootstrap, seed=seed, batch_size=batch_size, device=device,
-                   progress=_progress(quiet))
+                   progress=_progress(quiet), state_dir=state)
     if name in list_presets():
         df = run_preset(name, G, num_samples=samples, **options)
     else:
@@ -102,10 +141,12 @@ def ppl(ckpt, device, batch_size, seed, samples, out, quiet, space, sampling, cr
 @click.option("--classifiers", default="synthfaces-classifiers", show_default=True,
               help="Attribute classifiers: bundled name or file.")
 @click.option("--keep", type=click.IntRange(min=1), default=None, help="Most confident samples kept (default half).")
-@click.option("--n-jobs", type=int, default=None, help="Parallel SVM fits (joblib threads; default min(8, cores)).")
+@click.option("--n-jobs", type=int, default=None,
+              help="Parallel SVM fits per process (worker processes; default min(8, cores per process)).")
 @click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True)
-def separability(ckpt, device, batch_size, seed, samples, out, quiet, attrs, classifiers, keep, n_jobs, psi,
+@_distributed
+def separability(ckpt, device, batch_size, seed, samples, out, quiet, state, attrs, classifiers, keep, n_jobs, psi,
                  bootstrap):
     """Linear separability of Z and W (StyleGAN §4.2; NVIDIA's protocol, 200k samples, keep 100k).
 
@@ -118,7 +159,7 @@ def separability(ckpt, device, batch_size, seed, samples, out, quiet, attrs, cla
     G = _load(ckpt, device)
     df = run_preset("ls", G, num_samples=samples, classifiers=classifiers, attrs=attrs, num_keep=keep, n_jobs=n_jobs,
                     truncation_psi=psi, bootstrap=bootstrap, seed=seed, batch_size=batch_size, device=device,
-                    progress=_progress(quiet))
+                    progress=_progress(quiet), state_dir=state)
     _emit(df, out, ckpt)
 
 
@@ -135,8 +176,9 @@ def separability(ckpt, device, batch_size, seed, samples, out, quiet, attrs, cla
               help="Also save the reference statistics to this .npz (reusable with --data).")
 @click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=10, show_default=True)
-def fid(ckpt, device, batch_size, seed, samples, out, quiet, data, metric, feature_net, num_real, xflip, no_cache,
-        save_ref, psi, bootstrap):
+@_distributed
+def fid(ckpt, device, batch_size, seed, samples, out, quiet, state, data, metric, feature_net, num_real, xflip,
+        no_cache, save_ref, psi, bootstrap):
     """FID / KID against real images (NVIDIA's fid50k_full, fid50k, kid50k).
 
     \b
@@ -144,8 +186,10 @@ def fid(ckpt, device, batch_size, seed, samples, out, quiet, data, metric, featu
       ganeval fid --ckpt ffhq.pt --data ffhq.zip --metric kid50k
       ganeval fid --ckpt demo --data synthfaces:10000 --feature-net synth-fd --samples 2000
     """
+    from .. import dist
     from ..metrics.fid import reference_stats
     from ..metrics.registry import get_preset, run_preset
+    from ..metrics.runner import sub_state
 
     G = _load(ckpt, device)
     preset = get_preset(metric)
@@ -156,13 +200,14 @@ def fid(ckpt, device, batch_size, seed, samples, out, quiet, data, metric, featu
         flip = preset.fn.keywords.get("xflip", xflip)
         reference = reference_stats(data, G.img_resolution, net, real, flip,
                                     capture_all=preset.routine.__name__ == "kid", batch_size=batch_size or 64,
-                                    device=device, cache=not no_cache, progress=_progress(quiet))
-        if save_ref:
+                                    device=device, cache=not no_cache, progress=_progress(quiet),
+                                    state_dir=sub_state(state, "reference"))
+        if save_ref and dist.is_main():
             reference.save(save_ref)
             click.echo(f"wrote {save_ref}", err=True)
     df = run_preset(metric, G, num_samples=samples, reference=reference, feature_net=feature_net, xflip=xflip,
                     cache=not no_cache, truncation_psi=psi, bootstrap=bootstrap, seed=seed, batch_size=batch_size,
-                    device=device, progress=_progress(quiet))
+                    device=device, progress=_progress(quiet), state_dir=state)
     df["reference"] = str(data)
     _emit(df, out, ckpt)
 
@@ -175,20 +220,24 @@ def fid(ckpt, device, batch_size, seed, samples, out, quiet, data, metric, featu
 @click.option("--data", default=None, help="Reals for FID/KID presets.")
 @click.option("--classifiers", default=None, help="Classifiers for the ls preset (default: bundled).")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Save metric vs psi (.png, .pdf, .svg).")
-def truncation(ckpt, device, batch_size, seed, samples, out, quiet, psis, cutoff, metrics, data, classifiers, plot):
+@_distributed
+def truncation(ckpt, device, batch_size, seed, samples, out, quiet, state, psis, cutoff, metrics, data, classifiers,
+               plot):
     """Metric presets over a grid of truncation psi, one table (and a plot with --plot).
 
     \b
       ganeval truncation --ckpt ffhq.pt --data ffhq.zip --psi 0.5:1.0:0.1 --metrics fid50k_full --plot fid_psi.png
       ganeval truncation --ckpt demo --psi 0.5,0.7,1 --metrics ppl2_wend_synth --samples 500
     """
+    from .. import dist
     from ..metrics.truncation import plot_truncation, truncation_sweep
 
     G = _load(ckpt, device)
     df = truncation_sweep(G, psis, metrics, truncation_cutoff=cutoff, num_samples=samples, progress=_progress(quiet),
-                          reference=data, classifiers=classifiers, seed=seed, batch_size=batch_size, device=device)
+                          reference=data, classifiers=classifiers, seed=seed, batch_size=batch_size, device=device,
+                          state_dir=state)
     _emit(df, out, ckpt)
-    if plot:
+    if plot and dist.is_main():
         plot_truncation(df, plot)
         click.echo(f"wrote {plot}", err=True)
 
@@ -207,20 +256,35 @@ def truncation(ckpt, device, batch_size, seed, samples, out, quiet, psis, cutoff
 @click.option("--samples", type=click.IntRange(min=2), default=None, help="Override every preset's sample count.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None)
 @click.option("--quiet", is_flag=True)
-def evaluate(ckpts, metrics, data, classifiers, psi, device, batch_size, seed, samples, out, quiet):
+@_state_option
+@_distributed
+def evaluate(ckpts, metrics, data, classifiers, psi, device, batch_size, seed, samples, out, quiet, state):
     """Several metric presets on one or more checkpoints, one tidy table.
 
     \b
       ganeval evaluate --ckpt ffhq.pt --metrics ppl_wend,ls,fid50k_full --data ffhq.zip
       ganeval evaluate --ckpt a.pt --ckpt b.pt --metrics ppl2_wend_synth,fd_synth --data synthfaces:10000 --samples 1000
+      torchrun --nproc_per_node 8 --no-python ganeval evaluate --ckpt ffhq.pt --metrics ppl_wend,ls --state runs/ffhq
+
+    \b
+    --state DIR keeps each preset's finished blocks in DIR/<preset>/ (DIR/<i>-<checkpoint>/<preset>/ with
+    several checkpoints); the same command re-run after a kill resumes.
     """
+    from pathlib import Path
+
     from ..api import evaluate as evaluate_fn
     from ..metrics.registry import parse_presets
+    from ..metrics.runner import sub_state
 
     names = parse_presets(metrics)
+
+    def state_of(i, c):
+        return state if len(ckpts) == 1 else sub_state(state, f"{i}-{Path(c).stem}")
+
     frames = [evaluate_fn(c, names, reference=data, classifiers=classifiers, num_samples=samples, seed=seed,
-                          batch_size=batch_size, device=device, truncation_psi=psi, progress=_progress(quiet))
-              for c in ckpts]
+                          batch_size=batch_size, device=device, truncation_psi=psi, progress=_progress(quiet),
+                          state_dir=state_of(i, c))
+              for i, c in enumerate(ckpts)]
     _emit(pd.concat(frames, ignore_index=True), out)
 
 

@@ -6,7 +6,9 @@
     truncation_sweep(G, psis, metrics, ...)         any presets over a psi grid (truncation.py)
 
 Named presets (ppl_wend, ls, fid50k_full, ...) live in the registry (registry.py); each metric
-module registers its own.
+module registers its own. Every metric runs its sample blocks through runner.py: sharded over the
+processes of a torchrun job with results identical to one process, and resumable from a state
+directory (`state_dir=`, CLI `--state`).
 """
 
 from .fid import FeatureStats, ReferenceStats, fid, frechet_distance, kernel_distance, kid, reference_stats

@@ -1,4 +1,4 @@
-"""Plumbing shared by the metric modules: generator preparation, progress bars, result tables.
+"""Plumbing shared by the metric modules: devices, generator preparation, progress bars, result tables.
 
 Result tables are tidy: one row per number. `COLUMNS` lead in this order; metric-specific protocol
 columns follow. Two rows are comparable exactly when their protocol columns agree.
@@ -13,7 +13,7 @@ import time
 import pandas as pd
 import torch
 
-from .. import __version__
+from .. import __version__, dist
 from ..utils import resolve_device
 
 COLUMNS = [
@@ -23,9 +23,21 @@ COLUMNS = [
 ]
 
 
+def metric_device(device=None) -> torch.device:
+    """The device this process computes on: `device` (None: CUDA when present, else CPU).
+
+    Under torchrun (WORLD_SIZE > 1) this joins the process group (NCCL on CUDA, gloo on the CPU) and
+    gives each process its own GPU, cuda:<local rank>, unless an index was asked for explicitly.
+    """
+    device = resolve_device(device)
+    if dist.world_size() > 1:
+        device = dist.init(device)
+    return device
+
+
 def prepare_generator(G, device=None) -> tuple[torch.nn.Module, torch.device]:
     """A private eval-mode copy of G on `device` (metrics redraw its noise buffers; the caller's G is untouched)."""
-    device = resolve_device(device)
+    device = metric_device(device)
     G2 = copy.deepcopy(G).eval().requires_grad_(False).to(device)
     for attr in ("checkpoint_path",):
         if hasattr(G, attr):
@@ -43,11 +55,12 @@ def generator_info(G) -> dict:
 
 
 def progress_bar(total: int, desc: str, progress: bool | None, unit: str = "img"):
-    """tqdm on stderr; `progress=None` shows it only on a terminal."""
+    """tqdm on stderr; `progress=None` shows it only on a terminal; only the main process shows one."""
     from tqdm.auto import tqdm
 
     if progress is None:
         progress = sys.stderr.isatty()
+    progress = bool(progress) and dist.is_main()
     return tqdm(total=total, desc=desc, unit=unit, disable=not progress, leave=False, dynamic_ncols=True)
 
 

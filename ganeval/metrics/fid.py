@@ -29,6 +29,14 @@ Each replicate's trace term comes from the eigenvalues of sqrt(S_real) S_b sqrt(
 eigenvalues as S_b S_real; one symmetric eigensolve instead of sqrtm). KID resamples the generated
 features. Both report value +- 1.96 sd of B = 10 replicates by default (`bootstrap`).
 
+Scale (runner.py): generated and real images are computed in chunks of 16-image blocks, shared out
+over torchrun processes; every process adds each chunk's features to the float64 sums in chunk
+order, so the statistics are bit-identical for any batch size and number of processes, and memory
+holds one round of chunks, never all features (except for KID, which needs them). With a state
+directory, finished chunks of features are stored and a killed run resumes. Features rather than
+per-chunk moments are stored: a chunk of <= 1,024 samples x 2,048 float32 (8 MB) is smaller than a
+2,048^2 float64 moment matrix (32 MB), and the sums are rebuilt from them in the same order.
+
 Feature net 'synth-fd' (the synthetic benchmark's network, no external weights) gives Fréchet
 distances that are not FID: its rows are named 'fd_synth...' / 'kd_synth...', never 'fid'.
 """
@@ -48,12 +56,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .. import dist
 from ..errors import ConfigError, DataError, MetricError
 from ..images import to_uint8
 from ..utils import atomic_write, cache_dir
 from . import sampling as streams
-from .common import Timer, make_table, prepare_generator, progress_bar
+from .common import Timer, make_table, metric_device, prepare_generator
 from .registry import register_preset
+from .runner import array_hash, run_chunks, sub_state
 from .stats import normal_interval
 
 STATS_FORMAT_VERSION = 1
@@ -313,15 +323,15 @@ def stats_key(ds, num: int, feature_net: str, xflip: bool, capture_all: bool) ->
 def reference_stats(reference, resolution: int | None = None, feature_net: str = "inception-v3-compat",
                     num_real: int | None = None, xflip: bool = False, capture_all: bool = False,
                     batch_size: int = 64, device=None, cache: bool = True,
-                    progress: bool | None = None) -> ReferenceStats:
+                    progress: bool | None = None, state_dir=None) -> ReferenceStats:
     """Statistics of real images: from a saved .npz, a ReferenceStats, or a dataset / its path.
 
     Datasets come from ``ganeval.data.open_dataset(path, resolution=..., xflip=...)`` (an image folder,
     a zip, a CelebA-format folder) or are any object with ``ds[i] -> (uint8 [C, H, W], labels)`` and
-    ``len(ds)``. `num_real` = None uses all images, else the first `num_real`.
+    ``len(ds)``. `num_real` = None uses all images, else the first `num_real`. Under torchrun the images
+    are shared out over the processes (features gathered in order); only the main process writes the
+    cache. `state_dir`: keep finished chunks of real features there and resume from them.
     """
-    from ..utils import resolve_device
-
     feature_net = canonical_feature_net(feature_net)
     if isinstance(reference, ReferenceStats):
         stats = reference
@@ -346,27 +356,42 @@ def reference_stats(reference, resolution: int | None = None, feature_net: str =
     key = stats_key(ds, num, feature_net, xflip, capture_all)
     name = str(getattr(ds, "name", "dataset")).replace(os.sep, "_")
     path = cache_dir() / "stats" / f"{name}-{feature_net}-{key[:16]}.npz"
-    if cache and path.is_file():
+    # The main process decides about the cache for everyone: processes must not split between
+    # loading a file and computing together.
+    cached = None
+    if cache and dist.is_main() and path.is_file():
         try:
-            return ReferenceStats.load(path)
+            cached = ReferenceStats.load(path)
         except DataError:
             pass  # unreadable cache entry: recompute and overwrite
-    device = resolve_device(device)
+    cached = dist.broadcast_object(cached)
+    if cached is not None:
+        return cached
+    device = metric_device(device)
     net = load_feature_net(feature_net, device)
-    fs = FeatureStats(capture_mean_cov=True, capture_all=capture_all)
-    with progress_bar(num, f"reference {name}", progress) as bar:
-        for start in range(0, num, batch_size):
-            imgs = [ds[i][0] for i in range(start, min(start + batch_size, num))]
+    batch_size = max(1, int(batch_size or 64))
+
+    def compute(blocks, tick) -> dict:
+        start, stop = blocks[0][1], blocks[-1][2]
+        feats = []
+        for s in range(start, stop, batch_size):
+            imgs = [ds[i][0] for i in range(s, min(s + batch_size, stop))]
             batch = torch.stack([torch.as_tensor(np.asarray(im)) for im in imgs]).to(device)
             if batch.dtype != torch.uint8:
                 raise DataError("reference dataset must yield uint8 images")
-            fs.append(extract(net, batch))
-            bar.update(batch.shape[0])
+            feats.append(extract(net, batch).cpu())
+            tick(batch.shape[0])
+        return dict(features=torch.cat(feats).numpy())
+
+    fs = FeatureStats(capture_mean_cov=True, capture_all=capture_all)
+    for _, payload in run_chunks("reference", num, compute, settings=dict(stats_key=key, feature_net=feature_net),
+                                 state_dir=state_dir, progress=progress, desc=f"reference {name}"):
+        fs.append(torch.from_numpy(payload["features"]).to(device))
     mu, sigma = fs.mean_cov()
     stats = ReferenceStats(mu, sigma, num, feature_net, fs.get_all() if capture_all else None,
                            meta=dict(dataset=name, key=key, xflip=bool(xflip),
                                      resolution=getattr(ds, "resolution", None)))
-    if cache:
+    if cache and dist.is_main():
         stats.save(path)
     return stats
 
@@ -377,38 +402,53 @@ def reference_stats(reference, resolution: int | None = None, feature_net: str =
 def generated_features(G, num_samples: int, feature_net: str, seed: int, batch_size: int, device,
                        truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
                        capture_all: bool = False, num_replicates: int = 0,
-                       progress: bool | None = None) -> FeatureStats:
-    """Features of `num_samples` images of G (already prepared on `device`).
+                       progress: bool | None = None, state_dir=None, settings: dict | None = None) -> FeatureStats:
+    """Features of `num_samples` images of G (already prepared on `device`), as streaming statistics.
 
     Block b (16 samples) uses z from stream (seed, 'gen/z', b) and noise from the global RNG seeded with
     (seed, 'gen/noise', b); the synthesis runs per block, the feature net per `batch_size` images.
+    Features come back chunk by chunk in chunk order (whichever process computed them) and are added
+    to the float64 sums one chunk at a time, so the sums are bit-identical for any batch size and any
+    number of processes; images never accumulate. `state_dir` stores each chunk's features
+    (`settings`: what else identifies the run).
     """
     net = load_feature_net(feature_net, device)
-    fs = FeatureStats(capture_mean_cov=True, capture_all=capture_all, num_replicates=num_replicates)
-    pending, weights = [], []
+    batch_size = max(1, int(batch_size or 64))
 
-    def flush():
-        if pending:
-            bw = torch.cat(weights, dim=1) if num_replicates else None
-            fs.append(extract(net, torch.cat(pending)), bw)
-            pending.clear()
-            weights.clear()
+    def compute(blocks, tick) -> dict:
+        feats, pending = [], []
 
-    with torch.no_grad(), progress_bar(num_samples, f"generated ({feature_net})", progress) as bar:
-        for b, start, stop in streams.blocks(num_samples):
+        def flush():
+            if pending:
+                feats.append(extract(net, torch.cat(pending)).cpu())
+                pending.clear()
+
+        for b, start, stop in blocks:
             z = streams.normal(seed, "gen/z", start, stop, G.z_dim).to(device)
             ws = G.mapping(z, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
             with streams.seeded_global_rng(seed, "gen/noise", b, device):
                 img = G.synthesis(ws, noise_mode="random")
             pending.append(to_uint8(img))
-            if num_replicates:
-                g = streams.block_generator(seed, "fid/bootstrap", b)
-                w = torch.poisson(torch.ones(num_replicates, streams.BLOCK_SIZE), generator=g)
-                weights.append(w[:, :stop - start])
             if sum(p.shape[0] for p in pending) >= batch_size:
                 flush()
-            bar.update(stop - start)
+            tick(stop - start)
         flush()
+        return dict(features=torch.cat(feats).numpy())
+
+    fs = FeatureStats(capture_mean_cov=True, capture_all=capture_all, num_replicates=num_replicates)
+    settings = dict(settings or {}, feature_net=feature_net, seed=seed, truncation_psi=truncation_psi,
+                    truncation_cutoff=truncation_cutoff, device=torch.device(device).type)
+    with torch.no_grad():
+        for blocks, payload in run_chunks("generated-features", num_samples, compute, settings=settings,
+                                          modules=dict(generator=G), state_dir=state_dir, progress=progress,
+                                          desc=f"generated ({feature_net})"):
+            weights = None
+            if num_replicates:
+                # Poisson(1) bootstrap weights per block, from the seed: the same wherever the block ran.
+                weights = torch.cat([torch.poisson(torch.ones(num_replicates, streams.BLOCK_SIZE),
+                                                   generator=streams.block_generator(seed, "fid/bootstrap", b))
+                                     [:, :stop - start] for b, start, stop in blocks], dim=1)
+            fs.append(torch.from_numpy(payload["features"]).to(device), weights)
     return fs
 
 
@@ -427,21 +467,27 @@ def fid(G, reference, num_samples: int = 50_000, num_real: int | None = None, xf
         feature_net: str = "inception-v3-compat", seed: int = 0, batch_size: int = 64, device=None,
         truncation_psi: float = 1.0, truncation_cutoff: int | None = None, bootstrap: int = 10,
         cache: bool = True, progress: bool | None = None, name: str | None = None,
-        features: str | None = None) -> pd.DataFrame:
+        features: str | None = None, state_dir=None) -> pd.DataFrame:
     """FID of `num_samples` generated images against `reference` (path, dataset, .npz or ReferenceStats).
 
-    `num_real` = None: all reals. The result does not depend on `batch_size`. Interval: Poisson
-    bootstrap over generated samples (`bootstrap` replicates; 0 disables), value +- 1.96 sd.
-    `features` is an alias of `feature_net` ('inception-v3' = 'inception-v3-compat').
+    `num_real` = None: all reals. The result does not depend on `batch_size` nor on the number of
+    torchrun processes. Interval: Poisson bootstrap over generated samples (`bootstrap` replicates;
+    0 disables), value +- 1.96 sd. `features` is an alias of `feature_net` ('inception-v3' =
+    'inception-v3-compat'). `state_dir`: keep finished chunks (generated features, and real features
+    if the reference is computed) in its 'generated' and 'reference' subfolders and resume from them.
     """
     feature_net = canonical_feature_net(features or feature_net)
     label = metric_name(name or "fid", feature_net)
     G, device = prepare_generator(G, device)
     with Timer() as timer:
         ref = reference_stats(reference, G.img_resolution, feature_net, num_real, xflip, batch_size=batch_size,
-                              device=device, cache=cache, progress=progress)
+                              device=device, cache=cache, progress=progress,
+                              state_dir=sub_state(state_dir, "reference"))
+        settings = dict(metric="fid", reference=array_hash(ref.mu, ref.sigma), num_real=ref.num, xflip=bool(xflip),
+                        bootstrap=bootstrap)
         fs = generated_features(G, num_samples, feature_net, seed, batch_size, device, truncation_psi,
-                                truncation_cutoff, num_replicates=bootstrap, progress=progress)
+                                truncation_cutoff, num_replicates=bootstrap, progress=progress,
+                                state_dir=sub_state(state_dir, "generated"), settings=settings)
         mu, sigma = fs.mean_cov()
         value = frechet_distance(mu, sigma, ref.mu, ref.sigma)
         ci = (float("nan"), float("nan"))
@@ -462,16 +508,21 @@ def kid(G, reference, num_samples: int = 50_000, num_real: int | None = 50_000, 
         feature_net: str = "inception-v3-compat", num_subsets: int = 100, max_subset_size: int = 1000,
         seed: int = 0, batch_size: int = 64, device=None, truncation_psi: float = 1.0,
         truncation_cutoff: int | None = None, bootstrap: int = 10, cache: bool = True,
-        progress: bool | None = None, name: str | None = None, features: str | None = None) -> pd.DataFrame:
+        progress: bool | None = None, name: str | None = None, features: str | None = None,
+        state_dir=None) -> pd.DataFrame:
     """KID of `num_samples` generated images against `reference` (features are kept for both sides)."""
     feature_net = canonical_feature_net(features or feature_net)
     label = metric_name(name or "kid", feature_net)
     G, device = prepare_generator(G, device)
     with Timer() as timer:
         ref = reference_stats(reference, G.img_resolution, feature_net, num_real, xflip, capture_all=True,
-                              batch_size=batch_size, device=device, cache=cache, progress=progress)
+                              batch_size=batch_size, device=device, cache=cache, progress=progress,
+                              state_dir=sub_state(state_dir, "reference"))
+        settings = dict(metric="kid", reference=array_hash(ref.features), num_real=ref.num, xflip=bool(xflip),
+                        bootstrap=bootstrap, num_subsets=num_subsets, max_subset_size=max_subset_size)
         fs = generated_features(G, num_samples, feature_net, seed, batch_size, device, truncation_psi,
-                                truncation_cutoff, capture_all=True, progress=progress)
+                                truncation_cutoff, capture_all=True, progress=progress,
+                                state_dir=sub_state(state_dir, "generated"), settings=settings)
         gen = fs.get_all()
         value = kernel_distance(gen, ref.features, num_subsets, max_subset_size, seed)
         ci = (float("nan"), float("nan"))

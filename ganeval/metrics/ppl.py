@@ -28,8 +28,9 @@ import torch
 
 from ..errors import ConfigError, MetricError
 from . import sampling as streams
-from .common import Timer, make_table, prepare_generator, progress_bar
+from .common import Timer, make_table, prepare_generator
 from .registry import register_preset
+from .runner import run_chunks
 from .stats import bootstrap_replicates, percentile_filter, percentile_interval
 
 SPACES = ("z", "w")
@@ -203,11 +204,13 @@ def ppl_distances(G, z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor, space:
 def ppl(G, space: str = "w", sampling: str = "end", epsilon: float = 1e-4, num_samples: int = 50_000,
         crop: bool = False, distance="lpips-vgg16", resize_rule: str = "tf", batch_size: int = 16, seed: int = 0,
         device=None, truncation_psi: float = 1.0, truncation_cutoff: int | None = None, bootstrap: int = 1000,
-        progress: bool | None = None, name: str | None = None, return_distances: bool = False):
+        progress: bool | None = None, name: str | None = None, return_distances: bool = False, state_dir=None):
     """Perceptual path length of G; one row (see the module docstring for the protocol).
 
     Sample i uses z0_i, z1_i, t_i from streams seeded by (seed, i // 16) and the noise of block i // 16,
-    so the value does not depend on `batch_size` (pairs per call, at most one block of 16).
+    so the value does not depend on `batch_size` (pairs per call, at most one block of 16) nor on the
+    number of processes under torchrun (blocks are shared out, distances gathered in block order).
+    `state_dir`: keep finished blocks there and resume from them (ganeval.metrics.runner).
     Interval: percentile bootstrap (`bootstrap` replicates) of the mean over the kept distances.
     """
     _check(G, space, sampling)
@@ -216,9 +219,10 @@ def ppl(G, space: str = "w", sampling: str = "end", epsilon: float = 1e-4, num_s
     G, device = prepare_generator(G, device)
     dist_fn, dist_name = resolve_distance(distance, device)
     batch = max(1, min(int(batch_size), streams.BLOCK_SIZE))
-    dists = []
-    with Timer() as timer, progress_bar(num_samples, f"ppl {space}{sampling}", progress, "pair") as bar:
-        for b, start, stop in streams.blocks(num_samples):
+
+    def compute(blocks, tick) -> dict:
+        out = []
+        for b, start, stop in blocks:
             # One noise draw per block, shared by all pairs in it (NVIDIA: per minibatch).
             G.redraw_noise_(streams.block_generator(seed, "ppl/noise", b))
             z0 = streams.normal(seed, "ppl/z0", start, stop, G.z_dim)
@@ -229,9 +233,17 @@ def ppl(G, space: str = "w", sampling: str = "end", epsilon: float = 1e-4, num_s
                 d = ppl_distances(G, z0[sl], z1[sl], t[sl], space=space, epsilon=epsilon, crop=crop,
                                   distance=dist_fn, resize_rule=resize_rule, truncation_psi=truncation_psi,
                                   truncation_cutoff=truncation_cutoff)
-                dists.append(d.cpu())
-                bar.update(d.numel())
-        all_d = torch.cat(dists).double().numpy()
+                out.append(d.cpu())
+                tick(d.numel())
+        return dict(distances=torch.cat(out).numpy())
+
+    settings = dict(space=space, sampling=sampling, epsilon=epsilon, crop=bool(crop), distance=dist_name,
+                    resize_rule=resize_rule, seed=seed, truncation_psi=truncation_psi,
+                    truncation_cutoff=truncation_cutoff, bootstrap=bootstrap, device=device.type)
+    with Timer() as timer:
+        chunks = run_chunks("ppl", num_samples, compute, settings=settings, modules=dict(generator=G),
+                            state_dir=state_dir, progress=progress, desc=f"ppl {space}{sampling}", unit="pair")
+        all_d = np.concatenate([payload["distances"] for _, payload in chunks]).astype(np.float64)
         kept = percentile_filter(all_d, 1, 99)
         value = float(kept.mean())
         reps = bootstrap_replicates(kept, np.mean, bootstrap, seed=streams.block_seed(seed, "ppl/bootstrap", 0))

@@ -6,8 +6,9 @@ drawn per fixed-size block of ``BLOCK_SIZE`` consecutive samples, from a generat
 
 * results do not depend on the runtime batch size: a batch is cut from, or assembled out of, whole
   blocks and re-slices the same numbers;
-* blocks are independent units of work: a later distributed runner can hand different blocks to
-  different processes and concatenate in block order. No metric knows about ranks.
+* blocks are independent units of work: runner.py groups them into chunks, shares the chunks out
+  over the processes of a torchrun job, stores them for resumed runs and hands every process all
+  results in block order. No metric knows about ranks.
 
 Two block-level protocols follow from the block size (both documented in the metric rows):
 

@@ -15,8 +15,10 @@ StyleGAN repositories). Protocol (specs/metrics.md §2):
 * score = 2^(sum of H over attributes), for z and for w (equals the paper's exp(sum H_nat)).
 
 Determinism: liblinear's coordinate order is seeded per (seed, attribute, space); the reference
-left it to the global RNG. Convergence: a fit that stops at max_iter (sklearn's ConvergenceWarning)
-has `svm_converged=False` in its row.
+left it to the global RNG. The 2 x 40 fits run in parallel worker processes (never threads: see
+`_fit_all`) and, under torchrun, are shared out over the processes of the job; every fit's row
+reports its time (`svm_time_s`), iterations (`svm_iter`) and whether it converged: a fit that stops at
+max_iter (sklearn's ConvergenceWarning) has `svm_converged=False` and a note.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .. import dist
 from ..attributes import resolve_attrs
 from ..errors import ConfigError, MetricError
 from ..images import box_downsample
 from . import sampling as streams
-from .common import Timer, make_table, prepare_generator, progress_bar
+from .common import Timer, make_table, prepare_generator
 from .registry import register_preset
+from .runner import run_chunks
 from .stats import percentile_interval
 
 SVM_MAX_ITER = 1000  # sklearn's default, then and now
@@ -77,6 +81,7 @@ def confidence_and_labels(logits) -> tuple[np.ndarray, np.ndarray]:
 
 def fit_svm(X: np.ndarray, y: np.ndarray, random_state: int | None = None) -> dict:
     """LinearSVC (2019 defaults, dual=True) fitted and evaluated on (X, y); reference fallback on failure."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
     t0 = time.perf_counter()
@@ -84,14 +89,18 @@ def fit_svm(X: np.ndarray, y: np.ndarray, random_state: int | None = None) -> di
         svm = LinearSVC(penalty="l2", loss="squared_hinge", dual=True, tol=1e-4, C=1.0, multi_class="ovr",
                         fit_intercept=True, intercept_scaling=1, class_weight=None, max_iter=SVM_MAX_ITER,
                         random_state=random_state)
-        svm.fit(X, y)
-        pred = svm.predict(X)
+        with warnings.catch_warnings():
+            # Convergence is read from n_iter_ and reported in the rows instead (here, also in pool workers).
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            svm.fit(X, y)
+        pred = svm.predict(X).astype(np.int8)
         n_iter = int(np.max(svm.n_iter_))
         converged = n_iter < SVM_MAX_ITER
-        return dict(pred=pred, time_s=time.perf_counter() - t0, converged=converged, failed=False,
+        return dict(pred=pred, time_s=time.perf_counter() - t0, converged=converged, failed=False, n_iter=n_iter,
                     note=None if converged else f"ConvergenceWarning: liblinear stopped at max_iter={SVM_MAX_ITER}")
     except Exception as e:  # noqa: BLE001 - the reference's bare `except:`, kept on purpose
-        return dict(pred=np.asarray(y).copy(), time_s=time.perf_counter() - t0, converged=None, failed=True,
+        return dict(pred=np.asarray(y).astype(np.int8), time_s=time.perf_counter() - t0, converged=None,
+                    failed=True, n_iter=None,
                     note=f"SVM fit failed ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
                          f"predictions = labels as in the reference")
 
@@ -101,20 +110,34 @@ def _fit_rows(X: np.ndarray, rows: np.ndarray, y: np.ndarray, random_state: int)
 
 
 def default_n_jobs() -> int:
-    """At most 8 concurrent fits: each needs ~1.5 GB at protocol size (100k x 512, liblinear's copy)."""
-    return max(1, min(8, os.cpu_count() or 1))
+    """At most 8 concurrent fits per process: each needs ~1.5 GB at protocol size (100k x 512, liblinear's
+    copy); under torchrun the machine's cores are split between its processes."""
+    return max(1, min(8, (os.cpu_count() or 1) // dist.local_world_size()))
+
+
+# Below this many kept-sample x dimension entries per process, pool start-up costs more than the fits.
+SERIAL_WORK = 2_000_000
 
 
 def _fit_all(tasks: list[tuple], n_jobs: int | None) -> list[dict]:
-    """Run the fits with joblib threads (liblinear releases the GIL; the latents are shared, not copied)."""
-    from joblib import Parallel, delayed
-    from sklearn.exceptions import ConvergenceWarning
+    """Run the fits: shared out over the processes of a torchrun job, each in a pool of worker processes.
 
-    with warnings.catch_warnings():
-        # Convergence is read from n_iter_ and reported in the rows instead.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return Parallel(n_jobs=n_jobs or default_n_jobs(), prefer="threads")(
-            delayed(_fit_rows)(*t) for t in tasks)
+    Worker processes, not threads: sklearn's liblinear draws its coordinate order from one global
+    Mersenne twister (sklearn/svm/src/newrand/newrand.h), which concurrent fits in threads of one
+    process would share and interleave, so results would change from run to run. In a process, fits run
+    one after another and each reseeds it: the same predictions as a serial loop. Large latent arrays are
+    memory-mapped into the workers by joblib, not copied.
+    """
+    def fit_mine(mine: list[tuple]) -> list[dict]:
+        jobs = n_jobs or default_n_jobs()
+        work = sum(len(rows) * X.shape[1] for X, rows, _, _ in mine)
+        if jobs == 1 or len(mine) <= 1 or work < SERIAL_WORK:
+            return [_fit_rows(*t) for t in mine]
+        from joblib import Parallel, delayed
+
+        return Parallel(n_jobs=jobs, prefer="processes")(delayed(_fit_rows)(*t) for t in mine)
+
+    return dist.map_sharded(fit_mine, tasks)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -180,7 +203,8 @@ def separability_from_predictions(z, w, logits, attr_names: list[str], num_keep:
                              attr=attr_names[a], cond_entropy_bits=h,
                              svm_accuracy=float(np.mean(f["pred"] == labels[a])), num_kept=num_keep,
                              label_balance=float(np.mean(labels[a])), svm_time_s=f["time_s"],
-                             svm_converged=f["converged"], svm_failed=f["failed"], svm_note=f["note"]))
+                             svm_iter=f["n_iter"], svm_converged=f["converged"], svm_failed=f["failed"],
+                             svm_note=f["note"]))
         total = float(np.sum(hs))
         if bootstrap > 0:
             reps = 2.0 ** np.sum([boot_h[(space, a)] for a in range(num_attrs)], axis=0)
@@ -200,7 +224,8 @@ def separability_from_predictions(z, w, logits, attr_names: list[str], num_keep:
                          svm_accuracy=float(np.mean([np.mean(f["pred"] == labels[a])
                                                      for a, f in enumerate(space_fits)])),
                          num_kept=num_keep, label_balance=None, svm_time_s=float(sum(f["time_s"] for f in space_fits)),
-                         svm_converged=unconverged == 0, svm_failed=failed > 0,
+                         svm_iter=max((f["n_iter"] or 0) for f in space_fits), svm_converged=unconverged == 0,
+                         svm_failed=failed > 0,
                          svm_note="; ".join(notes) or None))
     ci_method = f"percentile-bootstrap({bootstrap}) over samples, SVMs not refitted" if bootstrap > 0 else None
     df = pd.DataFrame(rows)
@@ -231,15 +256,17 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
                  num_keep: int | None = None, seed: int = 0, batch_size: int = 16, device=None,
                  n_jobs: int | None = None, spaces=None, truncation_psi: float = 1.0,
                  truncation_cutoff: int | None = None, bootstrap: int = 200, progress: bool | None = None,
-                 name: str | None = None) -> pd.DataFrame:
+                 name: str | None = None, state_dir=None) -> pd.DataFrame:
     """Linear separability of G's Z and W spaces (rows: see `separability_from_predictions`).
 
     `classifiers`: an nn.Module mapping float images in [-1, 1] at `.resolution` to logits [N, A]
     (NVIDIA order) with `.attr_names`, or a name/path for `ganeval.features.attributes.load_classifiers`.
-    `num_keep` defaults to half of `num_samples` (100k of 200k). `n_jobs`: concurrent SVM fits (joblib
-    threads; default min(8, cores), -1 = all cores). The generator runs per block of 16
-    samples with noise seeded by (seed, block), so `batch_size` (classifier batch) does not change the
-    result. A generator without W (PGGAN, mapping depth 0) gets Z rows only.
+    `num_keep` defaults to half of `num_samples` (100k of 200k). `n_jobs`: concurrent SVM fits per process
+    (joblib worker processes; default min(8, cores), -1 = all cores). The generator runs per block of 16
+    samples with noise seeded by (seed, block), so neither `batch_size` (classifier batch) nor the number
+    of torchrun processes (blocks and SVM fits are shared out, results gathered in order) changes the
+    result. `state_dir`: keep finished blocks (latents + logits) there and resume from them.
+    A generator without W (PGGAN, mapping depth 0) gets Z rows only.
     """
     name = name or "ls"
     num_keep = num_samples // 2 if num_keep is None else int(num_keep)
@@ -261,16 +288,15 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
     else:
         resize = "bilinear (not the NVIDIA protocol)"
 
-    zs, ws, logits = [], [], []
-    pending: list[torch.Tensor] = []
+    def compute(blocks, tick) -> dict:
+        zs, ws, logits, pending = [], [], [], []
 
-    def classify():
-        if pending:
-            logits.append(clf(torch.cat(pending)).float()[:, attr_idx].cpu())
-            pending.clear()
+        def classify():
+            if pending:
+                logits.append(clf(torch.cat(pending)).float()[:, attr_idx].cpu())
+                pending.clear()
 
-    with Timer() as timer, torch.no_grad(), progress_bar(num_samples, "ls", progress) as bar:
-        for b, start, stop in streams.blocks(num_samples):
+        for b, start, stop in blocks:
             z = streams.normal(seed, "gen/z", start, stop, G.z_dim)
             w = G.mapping(z.to(device), truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
             with streams.seeded_global_rng(seed, "gen/noise", b, device):
@@ -287,9 +313,22 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
             ws.append(w[:, -1].float().cpu())
             if sum(p.shape[0] for p in pending) >= batch_size:
                 classify()
-            bar.update(stop - start)
+            tick(stop - start)
         classify()
-        z_all, w_all, logit_all = torch.cat(zs), torch.cat(ws), torch.cat(logits)
+        # Only latents and logits leave the chunk: images never accumulate.
+        return dict(z=torch.cat(zs).numpy(), w=torch.cat(ws).numpy(), logits=torch.cat(logits).numpy())
+
+    settings = dict(attrs=attr_names, num_keep=num_keep, spaces=list(spaces), seed=seed, bootstrap=bootstrap,
+                    truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, device=device.type)
+    with Timer() as timer, torch.no_grad():
+        zs, ws, logits = [], [], []
+        for _, payload in run_chunks("ls", num_samples, compute, settings=settings,
+                                     modules=dict(generator=G, classifiers=clf), state_dir=state_dir,
+                                     progress=progress, desc="ls"):
+            zs.append(payload["z"])
+            ws.append(payload["w"])
+            logits.append(payload["logits"])
+        z_all, w_all, logit_all = np.concatenate(zs), np.concatenate(ws), np.concatenate(logits)
         df = separability_from_predictions(z_all, w_all if "w" in spaces else None, logit_all, attr_names,
                                            num_keep, seed=seed, n_jobs=n_jobs, bootstrap=bootstrap, name=name)
         if "z" not in spaces:

@@ -16,6 +16,7 @@ import pandas as pd
 from ..errors import ConfigError
 from ..utils import parse_float_range
 from .registry import parse_presets, run_preset
+from .runner import sub_state
 
 
 def parse_psis(spec) -> list[float]:
@@ -27,12 +28,14 @@ def parse_psis(spec) -> list[float]:
 
 
 def truncation_sweep(G, psis, metrics=("fid50k_full",), truncation_cutoff: int | None = None,
-                     num_samples: int | None = None, progress: bool | None = None, **options) -> pd.DataFrame:
+                     num_samples: int | None = None, progress: bool | None = None, state_dir=None,
+                     **options) -> pd.DataFrame:
     """One table: every preset in `metrics` at every psi in `psis` (rows keep `psi` and `truncation_cutoff`).
 
     `options` are the shared options of `ganeval.evaluate` (reference, classifiers, device, batch_size,
     seed, ...). Presets that forbid truncation by protocol (all NVIDIA ones use psi = 1) are still
-    run as asked: the `psi` column says what was done.
+    run as asked: the `psi` column says what was done. `state_dir`: resumable runs, one subfolder
+    per psi and preset (state_dir/psi0.5/fid50k_full/).
     """
     psis = parse_psis(psis)
     names = parse_presets(metrics)
@@ -40,7 +43,8 @@ def truncation_sweep(G, psis, metrics=("fid50k_full",), truncation_cutoff: int |
     for psi in psis:
         for name in names:
             frames.append(run_preset(name, G, num_samples=num_samples, truncation_psi=psi,
-                                     truncation_cutoff=truncation_cutoff, progress=progress, **options))
+                                     truncation_cutoff=truncation_cutoff, progress=progress,
+                                     state_dir=sub_state(state_dir, f"psi{psi:g}", name), **options))
     return pd.concat(frames, ignore_index=True)
 
 
