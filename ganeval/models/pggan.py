@@ -62,6 +62,20 @@ class ProgressiveMixin:
         top, _ = self._level(lod)
         return 4 * 2 ** top
 
+    def grow(self, block, x: torch.Tensor, lod: float | None, native_resolution: bool) -> torch.Tensor:
+        """Run `block(i, res, x) -> x` from 4x4 up to the current level; during a fade-in, blend the
+        upsampled to-RGB of the level below with the new level's by alpha (generators only)."""
+        top, alpha = self._level(lod)
+        prev = None
+        for i, res in enumerate(self.block_resolutions[:top + 1]):
+            x = block(i, res, x)
+            if i == top - 1 and alpha < 1:
+                prev = getattr(self, f"torgb{res}")(x)
+        img = getattr(self, f"torgb{res}")(x)
+        if prev is not None:
+            img = torch.lerp(upscale2d(prev), img, alpha)
+        return finish_resolution(img, self.img_resolution, native_resolution)
+
 
 class PGGANSynthesis(ProgressiveMixin, nn.Module):
     def __init__(self, z_dim: int, img_resolution: int, img_channels: int, channel_base: int, channel_max: int,
@@ -91,24 +105,18 @@ class PGGANSynthesis(ProgressiveMixin, nn.Module):
     def forward(self, ws: torch.Tensor, noise_mode: str = "random", lod: float | None = None,
                 native_resolution: bool = False) -> torch.Tensor:
         check_noise_mode(noise_mode)
-        top, alpha = self._level(lod)
         z = ws[:, 0].float()
         x = self.b4_fc(z).reshape(z.shape[0], -1, 4, 4)
         x = self._pn(bias_act(x, self.b4_bias, act="lrelu"))
         x = self._pn(self.b4_conv(x))
-        img = prev = None
-        for i, res in enumerate(self.block_resolutions):
+
+        def block(i, res, x):
             if i > 0:
                 x = self._pn(getattr(self, f"b{res}_conv0")(upscale2d(x)))
                 x = self._pn(getattr(self, f"b{res}_conv1")(x))
-            if i == top - 1 and alpha < 1:
-                prev = getattr(self, f"torgb{res}")(x)
-            if i == top:
-                img = getattr(self, f"torgb{res}")(x)
-                if prev is not None:
-                    img = torch.lerp(upscale2d(prev), img, alpha)
-                break
-        return finish_resolution(img, self.img_resolution, native_resolution)
+            return x
+
+        return self.grow(block, x, lod, native_resolution)
 
 
 def finish_resolution(img: torch.Tensor, img_resolution: int, native: bool) -> torch.Tensor:

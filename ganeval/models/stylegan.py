@@ -14,7 +14,7 @@ from torch import nn
 from .base import Generator, check_noise_mode
 from .mapping import MappingNetwork
 from .ops import Conv2dLayer, FullyConnectedLayer, bias_act, channels_for, filter2d, log2_int, setup_filter
-from .pggan import ProgressiveDiscriminator, ProgressiveMixin, finish_resolution, upscale2d
+from .pggan import ProgressiveDiscriminator, ProgressiveMixin, upscale2d
 
 
 def instance_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -85,20 +85,13 @@ class StyleGANSynthesis(ProgressiveMixin, nn.Module):
                 native_resolution: bool = False) -> torch.Tensor:
         check_noise_mode(noise_mode)
         ws = ws.float()
-        top, alpha = self._level(lod)
         x = self.const.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
-        img = prev = None
-        for i, res in enumerate(self.block_resolutions):
+
+        def block(i, res, x):
             x = getattr(self, f"b{res}_conv0")(x, ws[:, 2 * i], noise_mode=noise_mode)
-            x = getattr(self, f"b{res}_conv1")(x, ws[:, 2 * i + 1], noise_mode=noise_mode)
-            if i == top - 1 and alpha < 1:
-                prev = getattr(self, f"torgb{res}")(x)
-            if i == top:
-                img = getattr(self, f"torgb{res}")(x)
-                if prev is not None:
-                    img = torch.lerp(upscale2d(prev), img, alpha)
-                break
-        return finish_resolution(img, self.img_resolution, native_resolution)
+            return getattr(self, f"b{res}_conv1")(x, ws[:, 2 * i + 1], noise_mode=noise_mode)
+
+        return self.grow(block, x, lod, native_resolution)
 
 
 class StyleGANGenerator(Generator):
