@@ -42,6 +42,14 @@ def _comma_list(value: str | None) -> list[str] | None:
 @click.option("--fade-kimg", type=float, default=None, help="Progressive: kimg per fade-in [600].")
 @click.option("--start-res", "lod_initial_resolution", type=int, default=None,
               help="Progressive: first resolution [pggan 4, stylegan 8].")
+@click.option("--control", default=None, metavar="ATTRS",
+              help="GAN-Control: split Z/W into one subspace per attribute (+ the rest), e.g. Smiling,Eyeglasses.")
+@click.option("--control-dims", default=None, metavar="D1,..,DN+1", help="GAN-Control: z^k sizes [z-dim split evenly].")
+@click.option("--control-weight", type=float, default=None, help="GAN-Control: weight of the contrastive loss [1].")
+@click.option("--control-tau", default=None, metavar="TAU+,TAU-", help="GAN-Control: thresholds τ⁺,τ⁻ [0.1,0.5].")
+@click.option("--control-distance", default=None, metavar="NAME", help="GAN-Control: l1 | l2 | cosine [cosine].")
+@click.option("--control-net", default=None, metavar="NAME|PATH",
+              help="GAN-Control: attribute classifiers giving M_k [synthfaces-classifiers].")
 @click.option("--xflip/--no-xflip", default=None, help="X-flip augmentation [off].")
 @click.option("--amp", default=None, metavar="bf16", help="bf16 autocast of the main phases (CUDA) [off].")
 @click.option("--snap", type=float, default=None, help="Checkpoint + sample grid every N kimg [200].")

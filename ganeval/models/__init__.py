@@ -86,3 +86,7 @@ __all__ = [
     "ARCHS", "NOISE_MODES", "Generator", "MappingNetwork", "build_discriminator", "build_generator", "get_arch",
     "register_arch", "style_mix", "truncate",
 ]
+
+# GAN-Control's split-latent StyleGAN2 lives in ganeval/control; importing it registers 'stylegan2-control'
+# so its checkpoints load like any other.
+from .. import control as _control  # noqa: E402,F401

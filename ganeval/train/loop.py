@@ -230,10 +230,19 @@ def train(options: TrainingOptions) -> Path:
     z_dim = G.z_dim
 
     # Losses, phases, schedule.
-    loss = GANLoss(G, D, progressive=options.progressive, loss=options.loss, r1_gamma=options.r1_gamma,
-                   style_mixing_prob=options.style_mixing, pl_weight=options.pl_weight,
-                   pl_batch_shrink=options.pl_batch_shrink, pl_decay=options.pl_decay,
-                   wgan_lambda=options.wgan_lambda, wgan_epsilon=options.wgan_epsilon, amp_dtype=amp_dtype)
+    loss_cls, loss_extra = GANLoss, {}
+    if options.control:   # GAN-Control (issue 9): GAN loss + λ · factorised contrastive loss
+        from ..control.loss import ControlGANLoss, load_embedding
+
+        loss_cls = ControlGANLoss
+        loss_extra = dict(embedding=load_embedding(options.control_net, options.control, device),
+                          control_weight=options.control_weight, tau_pos=options.control_tau[0],
+                          tau_neg=options.control_tau[1], distance=options.control_distance)
+    loss = loss_cls(G, D, progressive=options.progressive, loss=options.loss, r1_gamma=options.r1_gamma,
+                    style_mixing_prob=options.style_mixing, pl_weight=options.pl_weight,
+                    pl_batch_shrink=options.pl_batch_shrink, pl_decay=options.pl_decay,
+                    wgan_lambda=options.wgan_lambda, wgan_epsilon=options.wgan_epsilon, amp_dtype=amp_dtype,
+                    **loss_extra)
     phases = make_phases(G, D, options)
     opts = {"G": phases[0].opt, "D": phases[-1].opt}
     schedule = GrowthSchedule(resolution, options.progressive, options.batch, options.lr,

@@ -43,6 +43,8 @@ ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
     "stylegan2": dict(loss="logistic", lr=0.002, lr_dict={}, batch=32, batch_dict={}, style_mixing=0.9,
                       r1_gamma=10.0, r1_interval=16, pl_weight=2.0, lod_initial_resolution=4),
 }
+# GAN-Control (issue 9): `--arch stylegan2 --control ATTRS` trains 'stylegan2-control' with StyleGAN2's recipe.
+ARCH_DEFAULTS["stylegan2-control"] = ARCH_DEFAULTS["stylegan2"]
 
 # Model-size options of the CLI and the build_generator / build_discriminator keyword they set.
 MODEL_OPTIONS = {"z_dim": "G", "w_dim": "G", "mapping_depth": "G", "channel_base": "GD", "channel_max": "GD",
@@ -83,6 +85,13 @@ class TrainingOptions:
     style_mixing: float = 0.0               # style-mixing probability
     wgan_lambda: float = 10.0               # WGAN-GP gradient penalty weight
     wgan_epsilon: float = 0.001             # WGAN-GP drift weight
+    # GAN-Control (issue 9, ganeval/control): factorised contrastive loss over split latent subspaces.
+    control: list = field(default_factory=list)    # controlled attributes (empty = off)
+    control_dims: list | None = None        # N+1 sizes of z^1..z^{N+1} (None = z_dim split evenly)
+    control_weight: float = 1.0             # weight λ of the contrastive loss L_c
+    control_tau: list = field(default_factory=lambda: [0.1, 0.5])   # [τ⁺, τ⁻] (same for every attribute)
+    control_distance: str = "cosine"        # l1 | l2 | cosine in the attribute embedding M_k
+    control_net: str = "synthfaces-classifiers"    # attribute classifiers whose embed() gives M_k
     # Optimiser and averaging.
     lr: float = 0.002                       # Adam learning rate (G and D)
     lr_dict: dict = field(default_factory=dict)    # per-resolution learning rates (growing)
@@ -231,6 +240,11 @@ def resolve_options(**given) -> TrainingOptions:
         if "arch" in given and base.get("arch") not in (None, given["arch"]):
             raise ConfigError(f"--arch {given['arch']} does not match the checkpoint ({base['arch']})")
 
+    # GAN-Control (issue 9): --control turns stylegan2 into its split-latent variant (registered on import).
+    if given.get("control") or base.get("control") or "stylegan2-control" in (given.get("arch"), base.get("arch")):
+        from ..control.options import control_arch
+
+        given = control_arch(given, base)
     arch = given.get("arch", base.get("arch", TrainingOptions.arch))
     get_arch(arch)  # unknown architecture -> ConfigError
     values: dict[str, Any] = dict(ARCH_DEFAULTS[arch])
@@ -319,3 +333,7 @@ def _validate(o: TrainingOptions) -> None:
         resolve_device(o.device)  # unknown device / CUDA absent -> ConfigError
     o.betas = tuple(float(b) for b in o.betas)
     o.metrics = [m for m in (o.metrics or []) if m]
+    if o.control:   # GAN-Control (issue 9)
+        from ..control.options import validate_control
+
+        validate_control(o)

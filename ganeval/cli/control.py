@@ -1,0 +1,138 @@
+"""`ganeval control train|generate|evaluate`: GAN-Control's encoders, controlled images and metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError
+
+
+@click.group("control")
+def control_group():
+    """GAN-Control: set attributes of a generator trained with `ganeval train --control ATTRS`.
+
+    \b
+      ganeval train --arch stylegan2 --control Smiling,Eyeglasses --data "synthfaces:5000?res=32" --out runs/
+      ganeval control train runs/00000-.../network-snapshot-000012.000.pt --out ctrl.pt
+      ganeval control generate ctrl.pt --set Smiling=1,Eyeglasses=0 --seeds 0-7 --out grid.png
+      ganeval control evaluate ctrl.pt --samples 500 --out control.csv
+    """
+
+
+def _default_classifiers(ckpt_path) -> str:
+    """The classifiers the generator was trained against (stored training options), else the bundled ones."""
+    from ..train.options import stored_options
+
+    return stored_options(ckpt_path).get("control_net") or "synthfaces-classifiers"
+
+
+@control_group.command("train")
+@click.argument("ckpt")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Checkpoint to write (a copy of CKPT plus the encoders) [CKPT-control.pt].")
+@click.option("--classifiers", default=None, metavar="NAME|PATH",
+              help="Attribute classifiers giving y^k [the --control-net of training, else synthfaces-classifiers].")
+@click.option("--samples", type=int, default=2000, show_default=True, help="Generated samples (w^k, y^k).")
+@click.option("--steps", type=int, default=500, show_default=True, help="Adam steps of the encoder fit.")
+@click.option("--hidden", type=int, default=64, show_default=True, help="Hidden width of each encoder MLP.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default=None, help="cpu, cuda [cuda if available].")
+@click.option("--quiet", "-q", is_flag=True)
+def train_cmd(ckpt, out, classifiers, samples, steps, hidden, seed, device, quiet):
+    """Fit the control encoders E_k: y^k -> w^k on samples of the generator in CKPT."""
+    from ..control.encoders import load_control, save_with_encoders, train_encoders
+
+    if samples < 2 or steps < 1:
+        raise ConfigError("--samples must be >= 2 and --steps >= 1")
+    G, _ = load_control(ckpt, need_encoders=False)
+    classifiers = classifiers or _default_classifiers(G.checkpoint_path)
+    enc = train_encoders(G, classifiers, num_samples=samples, steps=steps, seed=seed, device=device, hidden=hidden,
+                         log=None if quiet else (lambda m: click.echo(m, err=True)))
+    out = out or str(Path(G.checkpoint_path).with_name(Path(G.checkpoint_path).stem + "-control.pt"))
+    save_with_encoders(G.checkpoint_path, out, enc)
+    r2 = ", ".join(f"{a} {v:.3f}" for a, v in enc.meta["r2"].items())
+    click.echo(f"wrote {out} (encoders for {', '.join(enc.attrs)}; R² of w^k from y^k: {r2})")
+
+
+@control_group.command("generate")
+@click.argument("ckpt")
+@click.option("--set", "set_values", default=None, metavar="ATTR=V,...",
+              help="Attribute values in [0, 1], e.g. Smiling=1,Eyeglasses=0; unset subspaces are sampled.")
+@click.option("--seeds", default="0-7", show_default=True, help="Seeds, e.g. '0-7' or '1,5,9'.")
+@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi.")
+@click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
+@click.option("--nrow", type=int, default=None, help="Images per row.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output PNG.")
+@click.option("--device", default=None, help="cpu, cuda [cuda if available].")
+def generate_cmd(ckpt, set_values, seeds, psi, noise_mode, nrow, out, device):
+    """Write an image grid with the attributes in --set fixed by the control encoders."""
+    from ..control.encoders import generate_controlled, load_control, parse_set
+    from ..images import save_image_grid
+    from ..utils import parse_range, resolve_device
+
+    if not out.lower().endswith(".png"):
+        raise ConfigError(f"--out must be a .png file, got '{out}'")
+    seed_list = parse_range(seeds)
+    dev = resolve_device(device)
+    G, enc = load_control(ckpt, device=dev)
+    values = parse_set(set_values, G)
+    images = generate_controlled(G, enc, seed_list, values, truncation_psi=psi, noise_mode=noise_mode)
+    save_image_grid(images, out, nrow=nrow)
+    click.echo(f"wrote {out} ({images.shape[0]} images of {images.shape[-1]}x{images.shape[-2]})")
+
+
+@control_group.command("evaluate")
+@click.argument("ckpt")
+@click.option("--classifiers", default=None, metavar="NAME|PATH",
+              help="Attribute classifiers that judge the images [as `control train`].")
+@click.option("--samples", type=int, default=1000, show_default=True, help="Samples per attribute and value.")
+@click.option("--ls-samples", type=int, default=2000, show_default=True,
+              help="Samples for separability per subspace (0 = skip).")
+@click.option("--ppl-samples", type=int, default=0, show_default=True, help="Pairs for PPL per subspace (0 = skip).")
+@click.option("--ppl-distance", default="synth-lpips", show_default=True, help="PPL distance (registered name).")
+@click.option("--baseline", default=None, metavar="CKPT",
+              help="Also steer this uncontrolled generator along SVM normals in W (same attributes, same rows).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default=None, help="cpu, cuda [cuda if available].")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Write the rows (.csv .parquet .json .jsonl).")
+def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distance, baseline, seed, device, out):
+    """Controllability: accuracy of set attributes, leakage into the others, LS and PPL per subspace."""
+    import pandas as pd
+
+    from ..control.encoders import load_control
+    from ..control.metrics import control_metrics, subspace_ppl, subspace_separability
+
+    if out:
+        from ..api import TABLE_FORMATS
+
+        if Path(out).suffix.lower() not in TABLE_FORMATS:
+            raise ConfigError(f"cannot write '{out}': use one of {', '.join(TABLE_FORMATS)}")
+    G, enc = load_control(ckpt, device=device or "cpu")
+    classifiers = classifiers or _default_classifiers(G.checkpoint_path)
+    dfs = [control_metrics(G, enc, classifiers, num_samples=samples, seed=seed, device=device)]
+    if ls_samples:
+        dfs.append(subspace_separability(G, classifiers, num_samples=ls_samples, seed=seed, device=device))
+    if ppl_samples:
+        dfs.append(subspace_ppl(G, num_samples=ppl_samples, distance=ppl_distance, seed=seed, device=device))
+    if baseline:
+        from ..checkpoints import load_generator
+        from ..control.metrics import steering_metrics
+
+        dfs.append(steering_metrics(load_generator(baseline), classifiers, attrs=list(G.control_attrs),
+                                    num_samples=samples, seed=seed, device=device))
+    df = pd.concat(dfs, ignore_index=True)
+    if out:
+        from ..api import write_table
+
+        write_table(df, out)   # atomically; .csv, .parquet, .json or .jsonl
+    shown = ("metric", "control_method", "attr", "subspace", "space", "value", "ci_low", "ci_high", "leak_controlled")
+    cols = [c for c in shown if c in df.columns]
+    click.echo(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if out:
+        click.echo(f"wrote {out}")
+
+
+COMMANDS = [control_group]

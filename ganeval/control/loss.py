@@ -1,0 +1,183 @@
+"""GAN-Control's factorised contrastive loss (Shoshan et al. 2021, §3.1, eq. 1-3) and its training hook.
+
+For a batch B = {z_i} and attribute k (embedding M_k, distance d_k(I_i, I_j) = dist(M_k(I_i), M_k(I_j))):
+
+    l_k(z_i, z_j) = 1/C⁺_k · max(d_k - τ⁺_k, 0)     if z_i^k = z_j^k    (same sub-vector: pull below τ⁺_k)
+                    1/C⁻_k · max(τ⁻_k - d_k, 0)     otherwise           (different: push above τ⁻_k)
+    C⁺_k = Σ_{i≠j} 1{z_i^k = z_j^k},   C⁻_k = Σ_{i≠j} 1{z_i^k ≠ z_j^k}
+    L_c = Σ_{i≠j} Σ_k l_k(z_i, z_j)
+
+The sums run over ordered pairs i ≠ j (each unordered pair twice, in the numerators and in C± alike).
+A term whose count is zero (no pair in the batch shares z^k) contributes 0. Batches are built of pairs
+that share exactly one sub-vector (`make_pair_batch`), as in the paper's training.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..train.loss import GANLoss
+
+DISTANCES = ("l1", "l2", "cosine")
+
+
+def pairwise_distance(e: torch.Tensor, distance: str = "cosine") -> torch.Tensor:
+    """[B, D] embeddings -> [B, B] distances: L1, L2 (Euclidean) or cosine (1 - cos)."""
+    if distance == "l1":
+        return (e[:, None, :] - e[None, :, :]).abs().sum(-1)
+    if distance == "l2":
+        # Explicit differences (not cdist's matmul form): exact zeros on the diagonal and a safe gradient.
+        return (e[:, None, :] - e[None, :, :]).square().sum(-1).clamp_min(1e-12).sqrt()
+    if distance == "cosine":
+        n = F.normalize(e, dim=-1, eps=1e-8)
+        return 1 - n @ n.T
+    raise ValueError(f"distance must be one of {DISTANCES}, got '{distance}'")
+
+
+def same_subvector(z: torch.Tensor, z_slice: slice) -> torch.Tensor:
+    """[B, B] bool: 1{z_i^k = z_j^k} for i ≠ j (the diagonal is False)."""
+    zk = z[:, z_slice]
+    same = (zk[:, None, :] == zk[None, :, :]).all(-1)
+    return same & ~torch.eye(len(z), dtype=torch.bool, device=z.device)
+
+
+def contrastive_terms(d: torch.Tensor, same: torch.Tensor, tau_pos: float, tau_neg: float) -> dict:
+    """l_k summed over i ≠ j for one attribute, from distances d [B, B] and the mask `same` [B, B].
+
+    Returns the total and its parts: pos = Σ_same max(d - τ⁺, 0) / C⁺, neg = Σ_diff max(τ⁻ - d, 0) / C⁻.
+    """
+    off_diag = ~torch.eye(len(d), dtype=torch.bool, device=d.device)
+    diff = off_diag & ~same
+    c_pos, c_neg = same.sum(), diff.sum()
+    pos_sum = (d - tau_pos).clamp_min(0).masked_fill(~same, 0).sum()
+    neg_sum = (tau_neg - d).clamp_min(0).masked_fill(~diff, 0).sum()
+    pos = pos_sum / c_pos if c_pos > 0 else pos_sum * 0
+    neg = neg_sum / c_neg if c_neg > 0 else neg_sum * 0
+    return {"loss": pos + neg, "pos": pos, "neg": neg, "C_pos": int(c_pos), "C_neg": int(c_neg)}
+
+
+def contrastive_loss(embeddings: list[torch.Tensor], z: torch.Tensor, z_slices: list[slice], tau_pos, tau_neg,
+                     distance="cosine") -> tuple[torch.Tensor, list[dict]]:
+    """L_c = Σ_k Σ_{i≠j} l_k(z_i, z_j) for the N controlled attributes.
+
+    embeddings[k]: M_k(I) [B, D_k]; z_slices[k]: where z^k lives in z; tau_pos / tau_neg / distance: one value
+    or one per attribute. Returns L_c and the per-attribute terms (`contrastive_terms`).
+    """
+    n = len(embeddings)
+
+    def per_attr(v):
+        return list(v) if isinstance(v, (list, tuple)) else [v] * n
+
+    taus_pos, taus_neg, dists = per_attr(tau_pos), per_attr(tau_neg), per_attr(distance)
+    terms = []
+    for k in range(n):
+        d = pairwise_distance(embeddings[k].flatten(1).float(), dists[k])
+        terms.append(contrastive_terms(d, same_subvector(z, z_slices[k]), float(taus_pos[k]), float(taus_neg[k])))
+    return sum(t["loss"] for t in terms), terms
+
+
+def make_pair_batch(z: torch.Tensor, z_slices: list[slice], num_controls: int,
+                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairs (z_{2p}, z_{2p+1}) sharing exactly one controlled sub-vector k_p (GAN-Control §3.1).
+
+    `z` [B, z_dim] gives the independent draws; sample 2p+1 takes z_{2p}^{k_p} and keeps its own other
+    sub-vectors (the rest subspace z^{N+1} is never shared). k_p cycles through the attributes from a
+    random start, so every attribute has pairs whenever B >= 2N. An odd last sample stays unpaired.
+    Returns (z', k) with k [B] the shared attribute of each sample's pair (-1 when unpaired).
+    """
+    z = z.clone()
+    b = len(z)
+    shared = torch.full([b], -1, dtype=torch.long)
+    start = int(torch.randint(num_controls, [], generator=generator))
+    for p in range(b // 2):
+        k = (start + p) % num_controls
+        z[2 * p + 1, z_slices[k]] = z[2 * p, z_slices[k]]
+        shared[2 * p] = shared[2 * p + 1] = k
+    return z, shared.to(z.device)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The attribute embeddings M_k.
+
+class ClassifierEmbedding(torch.nn.Module):
+    """M_k(I) = the k-th attribute classifier's trunk features (`AttributeClassifiers.embed`), frozen.
+
+    Gradients flow through the network to the images, never into its weights.
+    """
+
+    def __init__(self, classifiers, attrs: list[str]):
+        super().__init__()
+        from ..attributes import resolve_attrs
+
+        self.clf = classifiers.eval().requires_grad_(False)
+        self.attr_idx = resolve_attrs(list(attrs), list(classifiers.attr_names))
+        self.name = getattr(classifiers, "source", type(classifiers).__name__)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.clf.eval()   # the embedding network is fixed during GAN training
+        return self
+
+    def forward(self, img: torch.Tensor) -> list[torch.Tensor]:
+        if img.shape[1] == 1:
+            img = img.repeat(1, 3, 1, 1)
+        e = self.clf.embed(img)
+        return [e[:, k] for k in self.attr_idx]
+
+
+def load_embedding(net, attrs: list[str], device) -> ClassifierEmbedding:
+    """An nn.Module (AttributeClassifiers) or a classifier name/path -> the frozen M_1..M_N."""
+    if isinstance(net, torch.nn.Module):
+        clf = net
+    else:
+        from ..features.attributes import load_classifiers
+
+        clf = load_classifiers(net)
+    return ClassifierEmbedding(clf.to(device), attrs)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The training hook: GAN loss + λ · L_c in the Gmain phase.
+
+class ControlGANLoss(GANLoss):
+    """GANLoss whose Gmain phase sees pair batches and adds λ · L_c (one G forward serves both losses).
+
+    D and the regularisers are StyleGAN2's, unchanged (D sees fakes of plain independent latents, with
+    style mixing); the Gmain pass runs without style mixing so that the pairs keep their shared w^k.
+    """
+
+    def __init__(self, G, D, *, embedding, control_weight: float = 1.0, tau_pos=0.1, tau_neg=0.5,
+                 distance="cosine", **kwargs):
+        super().__init__(G, D, **kwargs)
+        self.embedding = embedding
+        self.control_weight = control_weight
+        self.tau_pos, self.tau_neg, self.distance = tau_pos, tau_neg, distance
+
+    def accumulate_gradients(self, phase: str, real_img: torch.Tensor, gen_z: torch.Tensor, gain: float) -> None:
+        if phase not in ("Gmain", "Gboth"):
+            return super().accumulate_gradients(phase, real_img, gen_z, gain)
+        G = self.G
+        # The pair structure draws from the loop's per-microbatch RNG: deterministic and resumable.
+        z, _ = make_pair_batch(gen_z, G.z_slices, G.num_controls)
+        # No style mixing here: a mixed-in random w would overwrite the shared w^k of a pair.
+        mixing, self.style_mixing_prob = self.style_mixing_prob, 0.0
+        try:
+            with self._autocast():
+                gen_img, _ = self.run_G(z, track_w=True)
+                gen_logits = self.run_D(gen_img)
+        finally:
+            self.style_mixing_prob = mixing
+        loss_G = -gen_logits if self.loss == "wgangp" else F.softplus(-gen_logits)
+        self.stats.report("Loss/scores/fake", gen_logits)
+        self.stats.report("Loss/G/loss", loss_G)
+        # The embedding nets run in fp32: thresholds are set on their fp32 distances.
+        loss_c, terms = contrastive_loss(self.embedding(gen_img.float()), z, G.z_slices[:G.num_controls],
+                                         self.tau_pos, self.tau_neg, self.distance)
+        self.stats.report("Loss/control/Lc", loss_c)
+        for attr, t in zip(G.control_attrs, terms):
+            self.stats.report(f"Loss/control/{attr}/pos", t["pos"])
+            self.stats.report(f"Loss/control/{attr}/neg", t["neg"])
+        (loss_G.mean() + self.control_weight * loss_c).mul(gain).backward()
+        if phase == "Gboth":
+            super().accumulate_gradients("Greg", real_img, gen_z, gain)

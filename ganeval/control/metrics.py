@@ -1,0 +1,267 @@
+"""Controllability of a GAN-Control generator, as tidy DataFrames (columns as ganeval.metrics.common.COLUMNS).
+
+* `control_metrics` — for each controlled attribute k, the same latents are rendered twice, with
+  w^k = E_k(1) and w^k = E_k(0) (every other sub-vector sampled and shared by the two images):
+    control_accuracy  how often the classifier sees the requested value: the mean of
+                      P(logit_k > 0 | set 1) and P(logit_k <= 0 | set 0) (balanced over the two values);
+    control_effect    mean of p_k(set 1) - p_k(set 0), p = σ(logit): how far setting k moves k itself;
+    control_leakage   mean over the other attributes j ≠ k of |p_j(set 1) - p_j(set 0)|: how much setting k
+                      moves what it should not (0 = perfect disentanglement). The row names the worst j.
+  plus an 'ALL' row per metric (mean over the controlled attributes).
+* `steering_metrics` — the same rows for an uncontrolled generator whose attributes are set by moving w
+  along linear-SVM normals (the usual baseline); `control_method` says which.
+* `subspace_separability` — linear separability (ganeval.metrics.separability_from_predictions) of each
+  controlled attribute in each subspace z^s / w^s: low conditional entropy in its own subspace and high
+  entropy in the others is what GAN-Control's split is for.
+* `subspace_ppl` — perceptual path length in W when only w^s moves (ganeval.metrics.ppl_distances on pairs
+  that differ in z^s alone), per subspace s.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..attributes import resolve_attrs
+from ..errors import ConfigError
+from ..metrics import sampling as streams
+from ..metrics.common import Timer, make_table, prepare_generator
+from .encoders import ControlEncoders, _check_control_generator
+
+
+def _classifiers(classifiers, device):
+    from ..metrics.separability import _load_classifiers
+
+    return _load_classifiers(classifiers, device)
+
+
+def _net_name(classifiers, clf) -> str:
+    return str(classifiers) if isinstance(classifiers, (str, os.PathLike)) else getattr(clf, "source",
+                                                                                        type(clf).__name__)
+
+
+def _subspace_names(G) -> list[str]:
+    return list(G.control_attrs) + ["rest"]
+
+
+def _mean_ci(x: np.ndarray) -> tuple[float, float]:
+    """Normal-approximation 95 % interval of a mean."""
+    if len(x) < 2:
+        return (math.nan, math.nan)
+    half = 1.96 * float(np.std(x, ddof=1)) / math.sqrt(len(x))
+    return float(np.mean(x)) - half, float(np.mean(x)) + half
+
+
+@torch.no_grad()
+def control_predictions(G, encoders: ControlEncoders, clf, k: int, num_samples: int, seed: int = 0,
+                        truncation_psi: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Classifier probabilities [N, A] of the images with w^k = E_k(0) and with w^k = E_k(1), same other latents."""
+    from .encoders import controlled_ws
+
+    device = next(G.parameters()).device
+    out = {0: [], 1: []}
+    for b, start, stop in streams.blocks(num_samples):
+        z = streams.normal(seed, "control/eval/z", start, stop, G.z_dim).to(device)
+        for v in (0, 1):
+            ws = controlled_ws(G, encoders, z, {k: float(v)}, truncation_psi)
+            # Both values see the same noise: only w^k differs between the two images.
+            with streams.seeded_global_rng(seed, "control/eval/noise", b, device):
+                img = G.synthesis(ws, noise_mode="random").float()
+            if img.shape[1] == 1:
+                img = img.repeat(1, 3, 1, 1)
+            out[v].append(torch.sigmoid(clf(img).float()).cpu())
+    return torch.cat(out[0]), torch.cat(out[1])
+
+
+def _set_rows(p0: np.ndarray, p1: np.ndarray, a: int, names: list[str], controlled: list[int], attr: str) -> list:
+    """accuracy / effect / leakage rows of attribute column `a` from probabilities with it set to 0 and to 1."""
+    hit = np.concatenate([p1[:, a] > 0.5, p0[:, a] <= 0.5]).astype(np.float64)
+    lo, hi = _mean_ci(hit)
+    rows = [dict(metric="control_accuracy", value=float(hit.mean()), ci_low=lo, ci_high=hi, attr=attr,
+                 accuracy_set1=float((p1[:, a] > 0.5).mean()), accuracy_set0=float((p0[:, a] <= 0.5).mean()))]
+    effect = p1[:, a] - p0[:, a]
+    lo, hi = _mean_ci(effect)
+    rows.append(dict(metric="control_effect", value=float(effect.mean()), ci_low=lo, ci_high=hi, attr=attr))
+    others = [j for j in range(len(names)) if j != a]
+    delta = np.abs(p1[:, others] - p0[:, others])          # [N, A-1]
+    per_sample, per_attr = delta.mean(axis=1), delta.mean(axis=0)
+    lo, hi = _mean_ci(per_sample)
+    worst = int(np.argmax(per_attr))
+    leak_ctrl = [per_attr[others.index(j)] for j in controlled if j != a]
+    rows.append(dict(metric="control_leakage", value=float(per_sample.mean()), ci_low=lo, ci_high=hi, attr=attr,
+                     leak_max_attr=names[others[worst]], leak_max=float(per_attr[worst]),
+                     leak_controlled=float(np.mean(leak_ctrl)) if leak_ctrl else math.nan))
+    return rows
+
+
+def _all_rows(rows: list) -> list:
+    out = []
+    for metric in ("control_accuracy", "control_effect", "control_leakage"):
+        vals = [r["value"] for r in rows if r["metric"] == metric]
+        out.append(dict(metric=metric, value=float(np.mean(vals)), ci_low=math.nan, ci_high=math.nan, attr="ALL"))
+    return out
+
+
+def control_metrics(G, encoders: ControlEncoders, classifiers="synthfaces-classifiers", num_samples: int = 1000,
+                    seed: int = 0, device=None, truncation_psi: float = 1.0) -> pd.DataFrame:
+    """control_accuracy / control_effect / control_leakage rows per controlled attribute (see module docstring)."""
+    _check_control_generator(G)
+    G, device = prepare_generator(G, device)
+    encoders = encoders.to(device).eval()
+    clf = _classifiers(classifiers, device)
+    names = list(clf.attr_names)
+    attr_idx = resolve_attrs(list(G.control_attrs), names)
+    rows = []
+    with Timer() as timer:
+        for k, (attr, a) in enumerate(zip(G.control_attrs, attr_idx)):
+            p0, p1 = (p.numpy() for p in control_predictions(G, encoders, clf, k, num_samples, seed, truncation_psi))
+            rows += _set_rows(p0, p1, a, names, attr_idx, attr)
+        rows += _all_rows(rows)
+    return make_table(G, rows, num_samples=num_samples, seed=seed, psi=truncation_psi, space="w",
+                      feature_net=_net_name(classifiers, clf), time_s=timer.elapsed, control_method="encoders",
+                      ci_method="normal approximation over samples", encoder_samples=encoders.meta.get("num_samples"))
+
+
+@torch.no_grad()
+def steering_metrics(G, classifiers="synthfaces-classifiers", attrs="smiling", num_fit: int = 2000,
+                     num_samples: int = 1000, quantile: float = 0.9, seed: int = 0, device=None) -> pd.DataFrame:
+    """The same rows for an uncontrolled generator steered along SVM normals in W (the baseline GAN-Control beats).
+
+    Per attribute: a linear SVM separates w of `num_fit` samples by the classifier's label (logit > 0); n is
+    its unit normal and s(w) the signed distance. "Set to 1" moves w along n to s = the `quantile` of s
+    among the positives ("set to 0": the 1 - quantile of s among the negatives), the InterFaceGAN-style edit.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
+
+    G, device = prepare_generator(G, device)
+    if not G.has_w:
+        raise ConfigError("steering along SVM normals needs a W space (mapping depth > 0)")
+    clf = _classifiers(classifiers, device)
+    names = list(clf.attr_names)
+    attr_idx = resolve_attrs(attrs, names)
+
+    def render(stream: str, n: int) -> torch.Tensor:
+        ws = []
+        for _, start, stop in streams.blocks(n):
+            z = streams.normal(seed, stream, start, stop, G.z_dim).to(device)
+            ws.append(G.mapping(z))
+        return torch.cat(ws)
+
+    def classify(ws: torch.Tensor, stream: str) -> np.ndarray:
+        out = []
+        for b, i in enumerate(range(0, len(ws), streams.BLOCK_SIZE)):
+            with streams.seeded_global_rng(seed, stream, b, device):
+                img = G.synthesis(ws[i:i + streams.BLOCK_SIZE], noise_mode="random").float()
+            if img.shape[1] == 1:
+                img = img.repeat(1, 3, 1, 1)
+            out.append(torch.sigmoid(clf(img).float()).cpu())
+        return torch.cat(out).numpy()
+
+    rows = []
+    with Timer() as timer:
+        ws_fit = render("control/steer/fit", num_fit)
+        p_fit = classify(ws_fit, "control/steer/fit-noise")
+        ws_eval = render("control/eval/z", num_samples)
+        w_fit, w_eval = ws_fit[:, 0].cpu().numpy(), ws_eval[:, 0].cpu().numpy()
+        for a in attr_idx:
+            label = (p_fit[:, a] > 0.5).astype(np.int64)
+            if label.min() == label.max():
+                raise ConfigError(f"steering {names[a]}: all {num_fit} samples have the same label; no SVM to fit")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                svm = LinearSVC(dual=True, max_iter=5000, random_state=seed).fit(w_fit, label)
+            converged = not any(issubclass(c.category, ConvergenceWarning) for c in caught)
+            norm = float(np.linalg.norm(svm.coef_))
+            n = svm.coef_.ravel() / norm
+            s_fit = svm.decision_function(w_fit) / norm
+            targets = {1: float(np.quantile(s_fit[label == 1], quantile)),
+                       0: float(np.quantile(s_fit[label == 0], 1 - quantile))}
+            s_eval = svm.decision_function(w_eval) / norm
+            probs = {}
+            for v, t in targets.items():
+                shift = torch.from_numpy(((t - s_eval)[:, None] * n[None, :]).astype(np.float32)).to(device)
+                probs[v] = classify(ws_eval + shift[:, None, :], "control/eval/noise")
+            rows += [{**r, "svm_converged": converged} for r in _set_rows(probs[0], probs[1], a, names, attr_idx,
+                                                                         names[a])]
+        rows += _all_rows(rows)
+    return make_table(G, rows, num_samples=num_samples, seed=seed, psi=1.0, space="w",
+                      feature_net=_net_name(classifiers, clf), time_s=timer.elapsed, control_method="svm-steering",
+                      ci_method="normal approximation over samples", steer_quantile=quantile, steer_fit=num_fit)
+
+
+@torch.no_grad()
+def subspace_separability(G, classifiers="synthfaces-classifiers", num_samples: int = 2000, num_keep: int | None = None,
+                          seed: int = 0, device=None, bootstrap: int = 50) -> pd.DataFrame:
+    """LS entropy of each controlled attribute in each subspace z^s and w^s (rows 'control_ls_entropy').
+
+    `subspace` names the latent part the SVM sees; `attr` the attribute it predicts. 'own' marks s = k.
+    """
+    from ..metrics.separability import separability_from_predictions
+
+    _check_control_generator(G)
+    G, device = prepare_generator(G, device)
+    clf = _classifiers(classifiers, device)
+    attr_idx = resolve_attrs(list(G.control_attrs), list(clf.attr_names))
+    num_keep = num_samples // 2 if num_keep is None else num_keep
+    with Timer() as timer:
+        zs, ws, logits = [], [], []
+        for b, start, stop in streams.blocks(num_samples):
+            z = streams.normal(seed, "gen/z", start, stop, G.z_dim).to(device)
+            w = G.mapping(z)
+            with streams.seeded_global_rng(seed, "gen/noise", b, device):
+                img = G.synthesis(w, noise_mode="random").float()
+            if img.shape[1] == 1:
+                img = img.repeat(1, 3, 1, 1)
+            zs.append(z.cpu())
+            ws.append(w[:, 0].cpu())
+            logits.append(clf(img).float()[:, attr_idx].cpu())
+        z, w, logit = torch.cat(zs), torch.cat(ws), torch.cat(logits)
+        rows = []
+        for sub, zsl, wsl in zip(_subspace_names(G), G.z_slices, G.w_slices):
+            df = separability_from_predictions(z[:, zsl], w[:, wsl], logit, list(G.control_attrs), num_keep,
+                                               seed=seed, n_jobs=1, bootstrap=bootstrap, name="control_ls")
+            df = df[df["attr"] != "ALL"].copy()
+            df["subspace"] = sub
+            df["own"] = df["attr"] == sub
+            rows += df.to_dict("records")
+    return make_table(G, rows, num_samples=num_samples, seed=seed, psi=1.0, feature_net=_net_name(classifiers, clf),
+                      time_s=timer.elapsed)
+
+
+@torch.no_grad()
+def subspace_ppl(G, num_samples: int = 1000, distance="synth-lpips", epsilon: float = 1e-4, sampling: str = "full",
+                 seed: int = 0, device=None) -> pd.DataFrame:
+    """PPL in W moving w^s only: pairs z0, z1 differ in z^s alone; lerp in W (ganeval.metrics.ppl_distances).
+
+    Protocol as ppl_w{full,end} otherwise: keep P1-P99 of the distances, mean; no crop; noise shared by a pair.
+    """
+    from ..metrics.ppl import ppl_distances, resolve_distance
+    from ..metrics.stats import bootstrap_ci, percentile_filter
+
+    _check_control_generator(G)
+    G, device = prepare_generator(G, device)
+    dist_fn, dist_name = resolve_distance(distance, device)   # built once, reused for every block
+    rows = []
+    with Timer() as timer:
+        for s, (sub, zsl) in enumerate(zip(_subspace_names(G), G.z_slices)):
+            d = []
+            for b, start, stop in streams.blocks(num_samples):
+                z0 = streams.normal(seed, "control/ppl/z0", start, stop, G.z_dim)
+                z1 = z0.clone()
+                z1[:, zsl] = streams.normal(seed, f"control/ppl/z1/{s}", start, stop, G.z_dim)[:, zsl]
+                t = streams.uniform(seed, "control/ppl/t", start, stop) if sampling == "full" \
+                    else torch.zeros(stop - start)
+                G.redraw_noise_(streams.block_generator(seed, "control/ppl/noise", b))
+                d.append(ppl_distances(G, z0, z1, t, space="w", epsilon=epsilon, distance=dist_fn).cpu())
+            kept = percentile_filter(torch.cat(d).numpy())
+            lo, hi = bootstrap_ci(kept, num_replicates=200, seed=seed) if len(kept) > 1 else (math.nan, math.nan)
+            rows.append(dict(metric="control_ppl", value=float(np.mean(kept)), ci_low=lo, ci_high=hi, subspace=sub,
+                             sampling=sampling, epsilon=epsilon, num_kept=len(kept)))
+    return make_table(G, rows, num_samples=num_samples, seed=seed, psi=1.0, space="w", feature_net=dist_name,
+                      time_s=timer.elapsed, ci_method="percentile bootstrap over kept distances")

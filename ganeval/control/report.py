@@ -1,0 +1,55 @@
+"""What `ganeval compare` shows for a checkpoint with control encoders (the GAN-Control section).
+
+    has_encoders(path)                      cheap check: does the checkpoint's meta hold 'gan_control'?
+    control_section(path, out_dir, ...)     -> {'table': DataFrame, 'images': {attr: png path}}
+
+The table holds control_metrics (accuracy / effect / leakage per attribute) and, optionally, LS per subspace;
+each image is a grid of `seeds` (columns) with the attribute set to 0 (top row) and to 1 (bottom row), the
+other sub-vectors shared, so a reader sees at a glance what setting the attribute does and what it leaks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from .encoders import META_KEY, generate_controlled, load_control
+
+
+def has_encoders(path) -> bool:
+    from ..checkpoints import resolve_path, torch_load_safely
+    from ..errors import GanevalError
+
+    try:
+        obj = torch_load_safely(resolve_path(path))
+    except GanevalError:
+        return False
+    return isinstance(obj, dict) and isinstance(obj.get("meta"), dict) and META_KEY in obj["meta"]
+
+
+def control_section(path, out_dir, classifiers=None, num_samples: int = 500, ls_samples: int = 0,
+                    seeds=tuple(range(8)), label: str | None = None, device=None) -> dict:
+    from .metrics import control_metrics, subspace_separability
+
+    G, enc = load_control(path, device=device or "cpu")
+    if classifiers is None:
+        from ..train.options import stored_options
+
+        classifiers = stored_options(path).get("control_net") or "synthfaces-classifiers"
+    dfs = [control_metrics(G, enc, classifiers, num_samples=num_samples, device=device)]
+    if ls_samples:
+        dfs.append(subspace_separability(G, classifiers, num_samples=ls_samples, device=device))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    from ..images import save_image_grid
+
+    images = {}
+    stem = label or Path(path).stem
+    for k, attr in enumerate(G.control_attrs):
+        rows = [generate_controlled(G, enc, list(seeds), {k: v}) for v in (0.0, 1.0)]
+        file = out_dir / f"control-{stem}-{attr}.png"
+        save_image_grid(torch.cat(rows), file, nrow=len(seeds))
+        images[attr] = file
+    return {"table": pd.concat(dfs, ignore_index=True), "images": images}

@@ -1,0 +1,354 @@
+"""GAN-Control (ganeval/control): contrastive loss by hand, pair batches, split mapping, training, encoders, CLI."""
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from click.testing import CliRunner
+from PIL import Image
+
+import ganeval.control  # noqa: F401 - registers 'stylegan2-control'
+from ganeval import build_generator, load_checkpoint
+from ganeval.checkpoints import save_checkpoint
+from ganeval.cli import main
+from ganeval.control.encoders import (
+    ControlEncoders,
+    controlled_ws,
+    fit_encoders,
+    load_control,
+    parse_set,
+)
+from ganeval.control.loss import (
+    contrastive_loss,
+    contrastive_terms,
+    make_pair_batch,
+    pairwise_distance,
+    same_subvector,
+)
+from ganeval.control.model import offsets, split_like
+from ganeval.errors import ConfigError
+from ganeval.features.attributes import AttributeClassifiers, save_classifiers
+from ganeval.train import resolve_options, train
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_train_loop import tiny_dataset  # noqa: E402
+
+TINY = dict(control_attrs=["smiling", "eyeglasses"], control_dims=[4, 4, 8], w_dim=16, mapping_depth=2,
+            channel_base=128, channel_max=16)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The loss.
+
+def toy_batch():
+    """4 latents, subspaces z^1 = [0:1], z^2 = [1:2], rest = [2:4]; (0, 1) share z^1, (2, 3) share z^2."""
+    z = torch.tensor([[1.0, 2.0, 0.1, 0.2],
+                      [1.0, 3.0, 0.3, 0.4],
+                      [4.0, 5.0, 0.5, 0.6],
+                      [6.0, 5.0, 0.7, 0.8]])
+    return z, offsets([1, 1, 2])
+
+
+def test_loss_matches_hand_computation():
+    z, slices = toy_batch()
+    e1 = torch.tensor([[0.0], [0.3], [1.0], [2.0]])      # M_1 embeddings (1-D: L1 distance = |difference|)
+    e2 = torch.tensor([[0.0], [1.0], [5.0], [5.05]])     # M_2
+    tau_pos, tau_neg = 0.1, 1.5
+    # Attribute 1: same = {(0,1), (1,0)} -> C⁺ = 2; the other 10 ordered pairs -> C⁻ = 10.
+    #   pos: 2 · max(0.3 - 0.1, 0) / 2 = 0.2
+    #   neg: 2 · [max(1.5-1, 0) + max(1.5-2, 0) + max(1.5-0.7, 0) + max(1.5-1.7, 0) + max(1.5-1, 0)] / 10
+    #        = 2 · (0.5 + 0 + 0.8 + 0 + 0.5) / 10 = 0.36                       (pairs 02, 03, 12, 13, 23)
+    # Attribute 2: same = {(2,3), (3,2)}: d = 0.05 < τ⁺ -> pos 0; neg: only d(0,1) = 1 < 1.5 -> 2 · 0.5 / 10 = 0.1
+    loss, terms = contrastive_loss([e1, e2], z, slices[:2], tau_pos, tau_neg, distance="l1")
+    assert [t["C_pos"] for t in terms] == [2, 2] and [t["C_neg"] for t in terms] == [10, 10]
+    assert float(terms[0]["pos"]) == pytest.approx(0.2, abs=1e-6)
+    assert float(terms[0]["neg"]) == pytest.approx(0.36, abs=1e-6)
+    assert float(terms[1]["pos"]) == pytest.approx(0.0, abs=1e-6)
+    assert float(terms[1]["neg"]) == pytest.approx(0.1, abs=1e-6)
+    assert float(loss) == pytest.approx(0.66, abs=1e-6)
+
+    # Per-attribute thresholds: τ⁺_2 = 0.01 now penalises the (2,3) pair: 2 · 0.04 / 2.
+    loss2, terms2 = contrastive_loss([e1, e2], z, slices[:2], [0.1, 0.01], [1.5, 1.5], distance="l1")
+    assert float(terms2[1]["pos"]) == pytest.approx(0.04, abs=1e-6)
+    assert float(loss2) == pytest.approx(0.70, abs=1e-6)
+
+    # Gradient by hand: the pull term 2 · (|e_1 - e_0| - τ⁺) / 2 gives ∓1 to samples 0, 1; each active push
+    # term 2 · (τ⁻ - |e_i - e_j|) / 10 (pairs 02, 12, 23) gives ±0.2 apart.
+    e1g = e1.clone().requires_grad_(True)
+    contrastive_loss([e1g, e2], z, slices[:2], tau_pos, tau_neg, distance="l1")[0].backward()
+    assert torch.allclose(e1g.grad.ravel(), torch.tensor([-0.8, 1.2, -0.2, -0.2]), atol=1e-6)
+
+
+def test_loss_edge_cases_and_distances():
+    torch.manual_seed(0)
+    e = torch.randn(5, 3)
+    d = pairwise_distance(e, "l2")
+    assert torch.allclose(d, torch.cdist(e, e), atol=1e-5)
+    assert torch.allclose(pairwise_distance(e, "l1"), torch.cdist(e, e, p=1), atol=1e-5)
+    cos = F.cosine_similarity(e[:, None], e[None], dim=-1)
+    assert torch.allclose(pairwise_distance(e, "cosine"), 1 - cos, atol=1e-5)
+    with pytest.raises(ValueError):
+        pairwise_distance(e, "hamming")
+    # No pair shares z^k (C⁺ = 0): the pull term is 0, not NaN.
+    same = torch.zeros(5, 5, dtype=torch.bool)
+    t = contrastive_terms(d, same, 0.1, 10.0)
+    assert t["C_pos"] == 0 and t["C_neg"] == 20 and float(t["pos"]) == 0
+    assert float(t["neg"]) == pytest.approx(
+        float((10 - d).clamp_min(0).masked_fill(torch.eye(5, dtype=torch.bool), 0).sum() / 20))   # i ≠ j only
+
+
+# ----------------------------------------------------------------------------------------------------
+# Pair batches.
+
+def test_pair_batch_shares_exactly_one_subvector():
+    slices = offsets([3, 2, 4, 5])          # N = 3 controlled + the rest
+    z = torch.randn(13, 14, generator=torch.Generator().manual_seed(1))
+    zp, shared = make_pair_batch(z, slices, 3, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(zp[0::2], z[0::2]) and shared[-1] == -1     # odd last sample unpaired
+    assert sorted(set(shared[:12].tolist())) == [0, 1, 2]          # 6 pairs cycle through the 3 attributes
+    for p in range(6):
+        i, j, k = 2 * p, 2 * p + 1, int(shared[2 * p])
+        assert shared[j] == k
+        for s, sl in enumerate(slices):
+            if s == k:
+                assert torch.equal(zp[i, sl], zp[j, sl])
+            else:   # every other sub-vector differs (elementwise: independent draws), the rest never shared
+                assert (zp[i, sl] != zp[j, sl]).all()
+    for k in range(3):
+        same = same_subvector(zp, slices[k])
+        expect = torch.zeros(13, 13, dtype=torch.bool)
+        for p in range(6):
+            if shared[2 * p] == k:
+                expect[2 * p, 2 * p + 1] = expect[2 * p + 1, 2 * p] = True
+        assert torch.equal(same, expect)
+    assert not same_subvector(zp, slices[3]).any()
+
+
+# ----------------------------------------------------------------------------------------------------
+# The generator.
+
+def tiny_G(seed=0, **kw):
+    torch.manual_seed(seed)
+    return build_generator("stylegan2-control", 16, **{**TINY, **kw})
+
+
+def test_split_mapping_and_roundtrip(tmp_path):
+    G = tiny_G().eval()
+    assert (G.arch, G.z_dim, G.w_dim, G.num_controls) == ("stylegan2-control", 16, 16, 2)
+    assert G.mapping.z_dims == [4, 4, 8] and G.mapping.w_dims == [4, 4, 8]
+    z = torch.randn(3, 16)
+    parts = G.mapping.parts(z)
+    z2 = z.clone()
+    z2[:, 4:8] = torch.randn(3, 4)    # a new z^2 moves w^2 only
+    parts2 = G.mapping.parts(z2)
+    assert torch.equal(parts[0], parts2[0]) and torch.equal(parts[2], parts2[2]) and not torch.equal(parts[1],
+                                                                                                     parts2[1])
+    ws = G.mapping(z)
+    assert ws.shape == (3, G.num_ws, 16) and torch.equal(ws[:, 0], torch.cat(parts, 1))
+    # Native checkpoint round trip (arch + config), identical images.
+    save_checkpoint(tmp_path / "g.pt", G=G, G_ema=G)
+    raw = torch.load(tmp_path / "g.pt", weights_only=True)
+    assert raw["arch"] == "stylegan2-control" and raw["G_config"]["control_dims"] == [4, 4, 8]
+    G2 = load_checkpoint(tmp_path / "g.pt").G_ema
+    assert torch.equal(G(z, noise_mode="const"), G2(z, noise_mode="const"))
+    # Default splits and bad layouts.
+    G3 = build_generator("stylegan2-control", 16, control_attrs=["male"], z_dim=10, w_dim=20, mapping_depth=1,
+                         channel_base=64, channel_max=8)
+    assert G3.mapping.z_dims == [5, 5] and G3.mapping.w_dims == [10, 10]
+    assert split_like(7, [1, 1, 2]) == [2, 2, 3] and split_like(64, [16, 16, 32]) == [16, 16, 32]
+    with pytest.raises(ConfigError):
+        build_generator("stylegan2-control", 16, control_attrs=["male"], control_dims=[4, 4], z_dim=9)
+    with pytest.raises(ConfigError):
+        build_generator("stylegan2-control", 16, control_attrs=["male", "young"], control_dims=[4, 4])
+
+
+# ----------------------------------------------------------------------------------------------------
+# Training, encoders, CLI.
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny controlled StyleGAN2 trained 8 steps on CPU against random attribute classifiers."""
+    root = tmp_path_factory.mktemp("control")
+    torch.manual_seed(0)
+    clf_path = root / "clf.pt"
+    save_classifiers(AttributeClassifiers(resolution=16, channels=(4, 8), hidden=8), clf_path)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    opts = resolve_options(arch="stylegan2", control="Smiling,Eyeglasses", control_dims="4,4,8", w_dim=16,
+                           mapping_depth=2, channel_base=128, channel_max=16, data=tiny_dataset(), resolution=16,
+                           batch=4, out=str(root), workers=0, quiet=True, tick_kimg=0.008, ema_kimg=0.01,
+                           kimg=0.032, snap=0.032, control_net=str(clf_path), r1_interval=2, pl_interval=2)
+    run_dir = train(opts)
+    torch.set_num_threads(n)
+    return run_dir, clf_path
+
+
+def test_training_with_contrastive_loss(trained):
+    run_dir, clf_path = trained
+    stats = [json.loads(line) for line in open(run_dir / "stats.jsonl")]
+    assert stats
+    for r in stats:
+        for key in ("Loss/G/loss", "Loss/D/loss", "Loss/control/Lc", "Loss/control/smiling/neg",
+                    "Loss/control/eyeglasses/pos"):
+            assert math.isfinite(r[key]), key
+    assert math.isfinite(stats[0]["Loss/pl_penalty"]) and math.isfinite(stats[0]["Loss/r1_penalty"])
+    saved = json.loads((run_dir / "training_options.json").read_text())
+    assert saved["arch"] == "stylegan2-control" and saved["control"] == ["smiling", "eyeglasses"]
+    assert saved["G_kwargs"]["control_dims"] == [4, 4, 8]
+    snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]
+    ckpt = load_checkpoint(snap)
+    assert ckpt.arch == "stylegan2-control" and ckpt.G_ema.control_attrs == ["smiling", "eyeglasses"]
+    z = torch.randn(2, 16)
+    img1, img2 = ckpt.G_ema(z, noise_mode="const"), load_checkpoint(snap).G_ema(z, noise_mode="const")
+    assert torch.isfinite(img1).all() and torch.equal(img1, img2)
+    # Resuming keeps the variant (options come from the checkpoint).
+    again = resolve_options(resume=str(snap), data=tiny_dataset(), kimg=0.040, workers=0, quiet=True)
+    assert again.arch == "stylegan2-control" and again.control == ["smiling", "eyeglasses"]
+    assert again.control_net == str(clf_path)
+    resumed = train(again)
+    assert load_checkpoint(sorted(resumed.glob("network-snapshot-*.pt"))[-1]).meta["kimg"] == pytest.approx(0.040)
+
+
+def test_control_options_errors():
+    data = tiny_dataset()
+    with pytest.raises(ConfigError, match="stylegan2"):
+        resolve_options(arch="stylegan", control="Smiling", data=data)
+    with pytest.raises(ConfigError, match="control-dims"):
+        resolve_options(arch="stylegan2", control="Smiling,Young", control_dims="4,4", data=data)
+    with pytest.raises(ConfigError, match="unknown attribute"):
+        resolve_options(arch="stylegan2", control="Smilling", data=data)
+    with pytest.raises(ConfigError, match="control-distance"):
+        resolve_options(arch="stylegan2", control="Smiling", control_distance="l3", data=data)
+    with pytest.raises(ConfigError, match="control-tau"):
+        resolve_options(arch="stylegan2", control="Smiling", control_tau="0.1", data=data)
+
+
+def test_cli_train_dry_run(tmp_path):
+    r = CliRunner().invoke(main, ["train", "--arch", "stylegan2", "--data", "synthfaces:100?res=16", "--control",
+                                  "Smiling,Eyeglasses", "--control-dims", "8,8,16", "--control-tau", "0.2,0.6",
+                                  "--control-distance", "l2", "--control-weight", "0.5", "--dry-run"])
+    assert r.exit_code == 0, r.output
+    o = json.loads(r.output)
+    assert o["arch"] == "stylegan2-control" and o["control_tau"] == [0.2, 0.6] and o["control_weight"] == 0.5
+    assert o["G_kwargs"]["control_dims"] == [8, 8, 16] and o["control_distance"] == "l2"
+
+
+def test_encoders_fit_and_controlled_ws():
+    G = tiny_G().eval()
+    torch.manual_seed(0)
+    # w^1 = a linear function of y^1 (plus noise): E_1 must recover it.
+    y = torch.rand(256, 2)
+    w_parts = [y[:, :1] * torch.tensor([[2.0, -1.0, 0.5, 1.0]]) + 0.01 * torch.randn(256, 4),
+               torch.randn(256, 4), torch.randn(256, 8)]
+    enc = fit_encoders(w_parts, y, ["smiling", "eyeglasses"], steps=300, batch=64, lr=1e-2)
+    assert enc.meta["r2"]["smiling"] > 0.9 and enc.meta["r2"]["eyeglasses"] < 0.2
+    pred = enc(0, torch.tensor([1.0]))
+    assert torch.allclose(pred, torch.tensor([[2.0, -1.0, 0.5, 1.0]]), atol=0.15)
+    enc2 = ControlEncoders.from_payload(enc.to_payload())
+    assert torch.equal(enc2(0, torch.tensor([0.3])), enc(0, torch.tensor([0.3])))
+    # w^k = E_k(y) for the set attribute, the other parts from z.
+    z = torch.randn(3, 16)
+    ws = controlled_ws(G, enc, z, {1: 1.0})
+    parts = G.mapping.parts(z)
+    assert torch.allclose(ws[:, 0, 4:8], enc(1, torch.ones(3)))
+    assert torch.equal(ws[:, 0, :4], parts[0]) and torch.equal(ws[:, 0, 8:], parts[2])
+    assert parse_set("Smiling=1,eyeglasses=0.25", G) == {0: 1.0, 1: 0.25}
+    for bad in ("Smilng=1", "Young=1", "Smiling", "Smiling=2", "Smiling=yes"):
+        with pytest.raises(ConfigError):
+            parse_set(bad, G)
+
+
+def test_cli_control_train_generate_evaluate(trained, tmp_path):
+    run_dir, clf_path = trained
+    snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]
+    out = tmp_path / "ctrl.pt"
+    runner = CliRunner()
+    r = runner.invoke(main, ["control", "train", str(snap), "--out", str(out), "--samples", "48", "--steps", "30",
+                             "--quiet"])
+    assert r.exit_code == 0, r.output
+    raw = torch.load(out, weights_only=True)
+    assert raw["meta"]["gan_control"]["config"]["attrs"] == ["smiling", "eyeglasses"]
+    assert raw["meta"]["gan_control"]["meta"]["classifiers"] == str(clf_path)   # from the training options
+    G, enc = load_control(out)
+    assert enc.attrs == ["smiling", "eyeglasses"]
+
+    png = tmp_path / "grid.png"
+    r = runner.invoke(main, ["control", "generate", str(out), "--set", "Smiling=1,Eyeglasses=0", "--seeds", "0-5",
+                             "--nrow", "3", "--out", str(png)])
+    assert r.exit_code == 0, r.output
+    assert Image.open(png).size == (3 * 16, 2 * 16)
+
+    for bad in ("Smilling=1", "Young=1"):
+        r = runner.invoke(main, ["control", "generate", str(out), "--set", bad, "--out", str(tmp_path / "x.png")])
+        assert r.exit_code == 2
+        assert r.output.strip().count("\n") == 0 and r.output.startswith("ganeval: error: --set")
+    # A checkpoint without encoders: one line, exit 2.
+    r = runner.invoke(main, ["control", "generate", str(snap), "--out", str(tmp_path / "y.png")])
+    assert r.exit_code == 2 and "control train" in r.output
+
+    csv = tmp_path / "c.csv"
+    r = runner.invoke(main, ["control", "evaluate", str(out), "--samples", "16", "--ls-samples", "64",
+                             "--ppl-samples", "16", "--ppl-distance", "mse", "--out", str(csv)])
+    assert r.exit_code == 0, r.output
+    import pandas as pd
+
+    df = pd.read_csv(csv)
+    acc = df[df.metric == "control_accuracy"]
+    assert set(acc.attr) == {"smiling", "eyeglasses", "ALL"} and acc.value.between(0, 1).all()
+    leak = df[(df.metric == "control_leakage") & (df.attr != "ALL")]
+    assert (leak.value >= 0).all() and leak.leak_max_attr.notna().all()
+    ls = df[df.metric == "control_ls_entropy"]
+    assert len(ls) == 2 * 3 * 2     # 2 attributes x 3 subspaces x {z, w}
+    ppl = df[df.metric == "control_ppl"]
+    assert set(ppl.subspace) == {"smiling", "eyeglasses", "rest"} and np.isfinite(ppl.value).all()
+    assert {"checkpoint", "arch", "seed", "feature_net", "num_samples"} <= set(df.columns)
+
+
+def test_steering_baseline_rows(trained):
+    """The uncontrolled baseline: attributes set by moving w along SVM normals; same rows as control_metrics."""
+    from ganeval.control.metrics import steering_metrics
+    from ganeval.features.attributes import load_classifiers
+
+    _, clf_path = trained
+    torch.manual_seed(0)
+    G = build_generator("stylegan2", 16, z_dim=16, w_dim=16, mapping_depth=2, channel_base=128, channel_max=16)
+    clf = load_classifiers(clf_path)
+    # Attributes the random classifiers split roughly in half on this G (so the SVM has two classes).
+    with torch.no_grad():
+        p = (clf(G(torch.randn(64, 16), noise_mode="const")) > 0).float().mean(0)
+    attrs = [clf.attr_names[i] for i in torch.argsort((p - 0.5).abs())[:2].tolist()]
+    df = steering_metrics(G, clf, attrs=attrs, num_fit=96, num_samples=32)
+    assert set(df.control_method) == {"svm-steering"} and set(df.attr) == set(attrs) | {"ALL"}
+    acc = df[(df.metric == "control_accuracy") & (df.attr != "ALL")]
+    assert acc.value.between(0, 1).all()
+    eff = df[(df.metric == "control_effect") & (df.attr != "ALL")]
+    assert (eff.value > 0).all()     # moving along +n raises the attribute's probability
+
+
+def test_report_section(trained, tmp_path):
+    from ganeval.control.encoders import save_with_encoders
+    from ganeval.control.report import control_section, has_encoders
+
+    run_dir, clf_path = trained
+    snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]
+    G, _ = load_control(snap, need_encoders=False)
+    y = torch.rand(32, 2)
+    enc = fit_encoders([p.detach() for p in G.mapping.parts(torch.randn(32, 16))], y, G.control_attrs, steps=5)
+    out = save_with_encoders(snap, tmp_path / "c.pt", enc)
+    assert has_encoders(out) and not has_encoders(snap)
+    sec = control_section(out, tmp_path / "rep", num_samples=16, seeds=range(4))
+    assert set(sec["table"].metric) == {"control_accuracy", "control_effect", "control_leakage"}
+    assert Image.open(sec["images"]["smiling"]).size == (4 * 16, 2 * 16)
