@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..errors import ConfigError
@@ -29,10 +31,26 @@ def info(ckpt):
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         click.echo(f"{k:<{width}}  {v}")
-    card = c.meta.get("card")
+    card = c.meta.get("card") or _bundled_card(c.path)
     if card:
         click.echo("")
-        click.echo(card)
+        click.echo(card.rstrip("\n"))
+
+
+def _bundled_card(path) -> str | None:
+    """The model card pretrained/<stem>.md of a checkpoint bundled under pretrained/ (None elsewhere)."""
+    from ..checkpoints import PRETRAINED_DIR
+
+    if not path:
+        return None
+    p = Path(path).resolve()
+    card = p.with_suffix(".md")
+    if p.parent != PRETRAINED_DIR.resolve() or not card.is_file():
+        return None
+    try:
+        return card.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 @click.command()

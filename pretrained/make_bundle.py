@@ -1,0 +1,325 @@
+"""Package the mapping-depth-study runs as bundled generators: G_ema file, sample grid, model card, README.
+
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python pretrained/make_bundle.py --runs /tmp/ge_runs --kimg auto
+
+For every run directory `<runs>/NNNNN-<name>/` it takes the snapshot at the common kimg (the largest
+kimg every run has a snapshot for, or --kimg), writes `pretrained/synthfaces-<name>.pt` (G_ema only,
+ganeval native format), `synthfaces-<name>.png` (8 x 4 uncurated samples, seeds 0-31, psi 1, const
+noise), and `synthfaces-<name>.md` (command, kimg, wall time, hardware, synthfaces-FD, attribute
+frequencies, sha256), then `pretrained/README.md` with one table over all models.
+
+Same protocol for every model: fd_synth with --fd-samples generated (seed 0) against all of
+--fd-reference; attribute frequencies from --attr-samples generated images (seeds 0..N-1, psi 1,
+const noise) and as many real training images (indices 0..N-1), both classified by the bundled
+synthfaces classifiers (logit > 0), plus the data's true label frequencies over the whole training set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import ganeval
+from ganeval.checkpoints import PRETRAINED_DIR
+from ganeval.features.attributes import load_classifiers
+from ganeval.generate import generate_images, z_from_seeds
+from ganeval.images import save_image_grid
+
+HARDWARE = "2-core CPU (shared with other jobs), no GPU; the 5 runs trained in parallel, 1 thread each"
+HALF_TOLERANCE = 1e-3
+GRID_SEEDS = list(range(32))
+LAUNCH = "/tmp/ge_runs/launch.sh"
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def snapshots(run: Path) -> dict[float, Path]:
+    out = {}
+    for p in run.glob("network-snapshot-*.pt"):
+        m = re.match(r"network-snapshot-([0-9.]+)\.pt$", p.name)
+        if m:
+            out[round(float(m.group(1)), 3)] = p
+    return out
+
+
+def stats_at(run: Path, kimg: float) -> dict:
+    """The stats.jsonl line of the tick nearest to `kimg` (ticks and snapshots fall on different steps)."""
+    rows = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines() if line.strip()]
+    return min(rows, key=lambda r: abs(r["kimg"] - kimg)) if rows else {}
+
+
+@torch.no_grad()
+def images(G, seeds, batch_size=64) -> torch.Tensor:
+    return generate_images(G, seeds, psi=1.0, noise_mode="const", batch_size=batch_size)
+
+
+def max_abs_image_diff(G1, G2, seeds=range(16)) -> float:
+    z = z_from_seeds(list(seeds), G1.z_dim)
+    with torch.no_grad():
+        a = G1(z, noise_mode="const")
+        b = G2(z, noise_mode="const")
+    return float((a - b).abs().max())
+
+
+@torch.no_grad()
+def detect(classifiers, img_uint8: torch.Tensor, batch_size=250) -> np.ndarray:
+    out = []
+    for i in range(0, len(img_uint8), batch_size):
+        out.append((classifiers(img_uint8[i:i + batch_size].float() / 127.5 - 1) > 0).numpy())
+    return np.concatenate(out).astype(np.float64)
+
+
+def training_command(name: str) -> str:
+    """The exact `ganeval train` line of launch.sh for this run (variables expanded)."""
+    text = Path(LAUNCH).read_text()
+    common = re.search(r"COMMON='([^']*)'", text).group(1)
+    if name == "pggan":
+        args = f"--arch pggan {common} --name pggan"
+    else:
+        d = re.match(r"stylegan-map(\d+)$", name).group(1)
+        args = f"--arch stylegan --mapping-depth {d} --w-dim 128 --style-mixing 0.9 {common} --name {name}"
+    return f"OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 ganeval train {args}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", default="/tmp/ge_runs")
+    ap.add_argument("--kimg", default="auto")
+    ap.add_argument("--out", default=str(PRETRAINED_DIR))
+    ap.add_argument("--fd-samples", type=int, default=2000)
+    ap.add_argument("--fd-reference", default="synthfaces:5000?res=64")
+    ap.add_argument("--attr-samples", type=int, default=2000)
+    ap.add_argument("--no-fd", action="store_true")
+    ap.add_argument("--prepare", action="store_true")
+    ap.add_argument("--readme-only", action="store_true", help="rebuild README.md from <runs>/bundle-*.json")
+    ap.add_argument("--only", default=None, help="comma-separated run names")
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    out = Path(args.out)
+    if args.readme_only:
+        results = {}
+        for f in sorted(Path(args.runs).glob("bundle-*.json")):
+            res = json.loads(f.read_text())
+            results[res["model"]] = res
+        order = {f"synthfaces-stylegan-map{d}": d for d in range(9)}
+        write_readme(out, dict(sorted(results.items(), key=lambda kv: order.get(kv[0], 99))), args)
+        return
+    runs = {re.sub(r"^\d{5}-", "", p.name): p for p in sorted(Path(args.runs).glob("[0-9][0-9][0-9][0-9][0-9]-*"))
+            if p.is_dir() and snapshots(p)}
+    if args.only:
+        runs = {k: v for k, v in runs.items() if k in args.only.split(",")}
+    if args.kimg == "auto":
+        common = set.intersection(*(set(snapshots(r)) for r in runs.values()))
+        kimg = max(common)
+    else:
+        kimg = round(float(args.kimg), 3)
+    print(f"runs: {', '.join(runs)}; common kimg {kimg}", flush=True)
+
+    classifiers = None
+    try:
+        classifiers = load_classifiers("synthfaces-classifiers")
+    except Exception as e:  # noqa: BLE001 - reported in the cards
+        print(f"no classifiers: {e}", flush=True)
+
+    from ganeval.attributes import NVIDIA_ATTRS
+    from ganeval.data import open_dataset, sample_labels
+
+    spec = "synthfaces:70000?res=64"
+    data_true = sample_labels(np.arange(70000), 0).numpy().astype(np.float64).mean(axis=0)
+    data_detected = None
+    cached = Path(args.runs) / f"data_detected_{args.attr_samples}.npy"
+    if classifiers is not None and cached.is_file():
+        data_detected = np.load(cached)
+    elif classifiers is not None:
+        ds = open_dataset(spec)
+        reals = torch.stack([img for img, _ in ds.__getitems__(list(range(args.attr_samples)))])
+        data_detected = detect(classifiers, reals).mean(axis=0)
+        np.save(cached, data_detected)
+    if args.prepare:   # only the data side (classifier frequencies, FD reference statistics), then exit
+        from ganeval.metrics.fid import reference_stats
+
+        reference_stats(args.fd_reference, 64, "synth-fd", None, False, cache=True, progress=False)
+        print("prepared", flush=True)
+        return
+
+    results = {}
+    for name, run in runs.items():
+        t0 = time.time()
+        model = f"synthfaces-{name}"
+        snap = snapshots(run)[kimg]
+        ckpt = ganeval.load_checkpoint(snap)
+        G = ckpt.G_ema.eval()
+        stats = stats_at(run, kimg)
+        options = json.loads((run / "training_options.json").read_text())
+        params = sum(p.numel() for p in G.parameters())
+        first = json.loads((run / "stats.jsonl").read_text().splitlines()[0])
+        wall = snap.stat().st_mtime - (first["timestamp"] - first["total_sec"])   # training start -> snapshot
+        meta = {"name": model, "kimg": kimg, "lod": float(ckpt.meta.get("lod", 0.0)), "wall_time_s": round(wall, 1),
+                "hardware": HARDWARE, "command": training_command(name), "data": options.get("data"),
+                "source_snapshot": snap.name, "training_options": json.dumps(options, sort_keys=True)}
+        # fp16 only if it leaves the images within HALF_TOLERANCE.
+        with tempfile.TemporaryDirectory() as tmp:
+            ganeval.save_checkpoint(Path(tmp) / "half.pt", G_ema=G, meta=meta, half=True)
+            G_half = ganeval.load_generator(Path(tmp) / "half.pt")
+            half_diff = max_abs_image_diff(G, G_half)
+        half = half_diff <= HALF_TOLERANCE
+        meta["dtype"] = "float16" if half else "float32"
+        path = out / f"{model}.pt"
+        ganeval.save_checkpoint(path, G_ema=G, meta=meta, half=half)
+        digest = sha256(path)
+        Gl = ganeval.load_generator(model if out.resolve() == PRETRAINED_DIR.resolve() else path)
+        grid = images(Gl, GRID_SEEDS)
+        save_image_grid(grid, out / f"{model}.png", nrow=8)
+
+        res = dict(model=model, kimg=kimg, params=params, wall_time_s=meta["wall_time_s"], sha256=digest,
+                   size=path.stat().st_size, half=half, half_diff=half_diff, command=meta["command"],
+                   arch=G.arch, mapping_depth=G.mapping_depth, lod=meta["lod"], fd=None, fd_ci=None, freq=None)
+        if classifiers is not None:
+            gen = images(Gl, list(range(args.attr_samples)))
+            gen_detected = detect(classifiers, gen).mean(axis=0)
+            res["freq"] = dict(gen=gen_detected.tolist(), data_detected=data_detected.tolist(),
+                               data_true=data_true.tolist())
+            res["mad_detected"] = float(np.abs(gen_detected - data_detected).mean())
+            res["mad_true"] = float(np.abs(gen_detected - data_true).mean())
+            if not args.no_fd:
+                df = ganeval.evaluate(Gl, ["fd_synth"], reference=args.fd_reference, num_samples=args.fd_samples,
+                                      seed=0, progress=False)
+                row = df.iloc[0]
+                res["fd"] = float(row["value"])
+                res["fd_ci"] = [float(row["ci_low"]), float(row["ci_high"])]
+                res["fd_num_real"] = int(row["num_real"])
+        results[name] = res
+        (Path(args.runs) / f"bundle-{name}.json").write_text(json.dumps(res, indent=1))
+        write_card(out, res, stats, attr_names=list(NVIDIA_ATTRS), args=args)
+        print(f"{model}: kimg {kimg} params {params:,} half={half} ({half_diff:.2e}) fd={res['fd']} "
+              f"mad={res.get('mad_detected')} ({time.time() - t0:.0f}s)", flush=True)
+    if not args.only:
+        write_readme(out, results, args)
+
+
+def lod_text(lod: float) -> str:
+    if lod <= 0:
+        return "fully grown, 64×64"
+    k = int(np.floor(lod))
+    res = 64 >> k
+    if lod == k:
+        return f"{res}×{res} stable, nearest-upsampled to 64×64"
+    return f"{res}×{res} fading in, alpha {1 - (lod - k):.2f}"
+
+
+def fd_text(res) -> str:
+    if res["fd"] is None:
+        return "not measured (bundled classifiers missing when the card was written)"
+    lo, hi = res["fd_ci"]
+    return f"{res['fd']:.2f} (95% interval {lo:.2f} – {hi:.2f})"
+
+
+def protocol(args) -> str:
+    return (f"preset `fd_synth` (feature net `synth-fd` = the bundled synthfaces classifiers' last block), "
+            f"{args.fd_samples} generated samples (seed 0, psi 1, random noise) against all "
+            f"{args.fd_reference.split(':')[1].split('?')[0]} faces of `{args.fd_reference}`")
+
+
+def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
+    model = res["model"]
+    kind = "PGGAN (no mapping network, no W)" if res["arch"] == "pggan" else \
+        f"StyleGAN, mapping depth {res['mapping_depth']}" + (" (W = normalised Z)" if res["mapping_depth"] == 0 else "")
+    lines = [
+        f"# {model}", "",
+        f"{kind}, 64×64, trained on the synthfaces benchmark (`synthfaces:70000?res=64`) with `ganeval train`.",
+        "One of the five generators of the mapping-depth study (StyleGAN Table 4 at toy scale): all five were",
+        "trained with identical settings except the architecture / mapping depth. They are small and trained",
+        f"very briefly ({res['kimg']:g} kimg, one hour on a shared CPU): **the samples are not yet recognisable "
+        "faces** (coloured",
+        "head-shaped blobs at best) and the attribute frequencies below are far from the data's. They exercise every",
+        "metric and report end to end; they are not models to draw conclusions from.", "",
+        "| | |", "|---|---|",
+        f"| file | `{model}.pt` (G_ema only, ganeval native format, {res['size'] / 1e6:.2f} MB, "
+        f"{'float16' if res['half'] else 'float32'}) |",
+        f"| sha256 | `{res['sha256']}` |",
+        f"| kimg | {res['kimg']:g} |",
+        f"| level of detail at the snapshot | {res['lod']:.2f} ({lod_text(res['lod'])}) |",
+        f"| wall time | {res['wall_time_s'] / 60:.1f} min ({res['wall_time_s']:.0f} s) |",
+        f"| hardware | {HARDWARE} |",
+        f"| generator parameters | {res['params']:,} |",
+        f"| losses at the last tick | D {stats.get('Loss/D/loss', float('nan')):.3f}, "
+        f"G {stats.get('Loss/G/loss', float('nan')):.3f} |",
+        f"| synthfaces-FD | {fd_text(res)} |",
+        "", "## Training command", "", "```", res["command"], "```", "",
+        f"Stopped by the time box; this file is the G_ema of the snapshot at {res['kimg']:g} kimg.",
+        "fp16 storage is used only if it changes images by at most 1e-3 (max abs, 16 seeds, const noise): "
+        f"measured {res['half_diff']:.1e} → {'float16' if res['half'] else 'float32'}.", "",
+        "## Samples", "",
+        f"![samples]({model}.png)", "",
+        f"`ganeval generate {model} --seeds 0-31 --nrow 8 --out {model}.png` (psi 1, const noise, uncurated).", "",
+        "## Synthfaces-FD", "", f"{protocol(args)}: **{fd_text(res)}**.", "",
+        "## Attribute frequencies", "",
+    ]
+    if res["freq"] is None:
+        lines += ["Not measured: the bundled classifiers (`pretrained/synthfaces-classifiers.pt`) were missing.", ""]
+    else:
+        f = res["freq"]
+        lines += [
+            f"Positive rate per attribute. *data (labels)*: true labels of all 70,000 training faces; "
+            f"*data (detected)*: {args.attr_samples} training images (indices 0..{args.attr_samples - 1}) "
+            f"classified by the bundled classifiers (logit > 0); *generated*: {args.attr_samples} samples "
+            f"(seeds 0..{args.attr_samples - 1}, psi 1, const noise) classified the same way.", "",
+            f"Mean absolute difference generated vs data (detected): **{res['mad_detected']:.3f}**; "
+            f"vs data (labels): **{res['mad_true']:.3f}**.", "",
+            "| attribute | data (labels) | data (detected) | generated | difference |", "|---|---|---|---|---|",
+        ]
+        for k, a in enumerate(attr_names):
+            d = f["gen"][k] - f["data_detected"][k]
+            lines.append(f"| {a} | {f['data_true'][k]:.3f} | {f['data_detected'][k]:.3f} | {f['gen'][k]:.3f} | "
+                         f"{d:+.3f} |")
+        lines.append("")
+    (out / f"{model}.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_readme(out: Path, results: dict, args) -> None:
+    lines = [
+        "# Bundled models", "",
+        "Small generators trained with `ganeval train` on the synthfaces benchmark (64×64) for the mapping-depth",
+        "study (StyleGAN paper Table 4 at toy scale) and the embedded demo. All five share every training",
+        "setting except the architecture / mapping depth, were trained in parallel on a shared 2-core CPU and",
+        "stopped at the same kimg. **They are undertrained: samples are not yet recognisable faces**; use them to",
+        "exercise the metrics and reports, not to draw conclusions. Load one by name:",
+        "`ganeval.load_generator('synthfaces-stylegan-map8')`,",
+        "`ganeval info synthfaces-stylegan-map8` (prints the card).", "",
+        f"synthfaces-FD: {protocol(args)}. Lower is better; the interval is a Poisson bootstrap over the",
+        "generated samples. Attribute MAD: mean over the 40 attributes of |generated − data| positive rate,",
+        f"both detected by the bundled classifiers on {args.attr_samples} images.", "",
+        "| model | arch | mapping depth | kimg | lod | wall time | G params | synthfaces-FD | attribute MAD | card "
+        "| samples |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for res in results.values():
+        m = res["model"]
+        fd = "—" if res["fd"] is None else f"{res['fd']:.2f} [{res['fd_ci'][0]:.2f}, {res['fd_ci'][1]:.2f}]"
+        mad = "—" if res.get("mad_detected") is None else f"{res['mad_detected']:.3f}"
+        depth = "—" if res["arch"] == "pggan" else str(res["mapping_depth"])
+        lines.append(f"| `{m}` | {res['arch']} | {depth} | {res['kimg']:g} | {res['lod']:.2f} | "
+                     f"{res['wall_time_s'] / 60:.0f} min | "
+                     f"{res['params']:,} | {fd} | {mad} | [card]({m}.md) | [grid]({m}.png) |")
+    lines += ["", "`synthfaces-classifiers.pt`: the 40 bundled attribute classifiers (features for synth-fd, "
+              "synth-lpips and separability).", "",
+              "`make_bundle.py` rebuilds the files, cards and this table from the training runs.", ""]
+    (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The bundled generators of the mapping-depth study (pretrained/synthfaces-*.pt) and their model cards."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+import ganeval
+from ganeval.checkpoints import PRETRAINED_DIR
+
+# name -> (arch, mapping depth)
+MODELS = {
+    "synthfaces-stylegan-map0": ("stylegan", 0),
+    "synthfaces-stylegan-map1": ("stylegan", 1),
+    "synthfaces-stylegan-map2": ("stylegan", 2),
+    "synthfaces-stylegan-map8": ("stylegan", 8),
+    "synthfaces-pggan": ("pggan", None),
+}
+
+
+def _card(name: str) -> str:
+    return (PRETRAINED_DIR / f"{name}.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_sha256_matches_card(name):
+    path = PRETRAINED_DIR / f"{name}.pt"
+    assert path.is_file(), f"{path} missing"
+    m = re.search(r"\|\s*sha256\s*\|\s*`([0-9a-f]{64})`", _card(name))
+    assert m, f"{name}.md states no sha256"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == m.group(1)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_card_states_kimg_and_command(name):
+    card = _card(name)
+    assert re.search(r"\|\s*kimg\s*\|\s*[0-9.]+\s*\|", card)
+    assert re.search(r"^OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 ganeval train --arch \S+ .*--data ", card, re.M)
+    assert (PRETRAINED_DIR / f"{name}.png").is_file()
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_loads_by_name_and_generates(name):
+    arch, depth = MODELS[name]
+    G = ganeval.load_generator(name)
+    assert G.arch == arch and G.img_resolution == 64 and not G.training
+    if depth is not None:
+        assert G.mapping_depth == depth and G.has_w == (depth > 0)
+    meta = ganeval.load_checkpoint(name).meta
+    assert meta["kimg"] > 0 and "ganeval train" in meta["command"]
+    z = torch.randn(4, G.z_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        img = G(z, noise_mode="const")
+    assert img.shape == (4, 3, 64, 64)
+    assert torch.isfinite(img).all()
+    assert img.std() > 0.05   # not a constant image
+
+
+def test_info_prints_the_card():
+    from ganeval.cli import main
+
+    r = CliRunner().invoke(main, ["info", "synthfaces-stylegan-map8"])
+    assert r.exit_code == 0, r.output
+    assert "mapping depth" in r.output and "# synthfaces-stylegan-map8" in r.output
+    assert "## Training command" in r.output
+
+
+# Target: mean |frequency difference| < 0.15. The current files (12 kimg of CPU training) do not reach it:
+# measured 0.177 (pggan) to 0.201 (map0, map1) on 1000 samples, where answering "absent" for every attribute
+# would score 0.231. Expected to fail until the models are trained longer; strict=False so a retrained,
+# passing set shows up as XPASS.
+@pytest.mark.slow
+@pytest.mark.xfail(reason="bundled generators undertrained (12 kimg): attribute MAD 0.18-0.20 > 0.15", strict=False)
+@pytest.mark.parametrize("name", list(MODELS))
+def test_attribute_frequencies_close_to_data(name):
+    """The bundled classifiers find attributes in generated samples about as often as in the training data."""
+    from ganeval.data import open_dataset
+    from ganeval.features.attributes import load_classifiers
+    from ganeval.generate import generate_images
+
+    if not (PRETRAINED_DIR / "synthfaces-classifiers.pt").is_file():
+        pytest.skip("bundled classifiers missing")
+    clf = load_classifiers("synthfaces-classifiers")
+    n = 1000
+    reals = torch.stack([img for img, _ in open_dataset("synthfaces:70000?res=64").__getitems__(list(range(n)))])
+    fakes = generate_images(ganeval.load_generator(name), list(range(n)), noise_mode="const", batch_size=100)
+    with torch.no_grad():
+        f_real = (clf(reals.float() / 127.5 - 1) > 0).float().mean(0).numpy()
+        f_fake = (clf(fakes.float() / 127.5 - 1) > 0).float().mean(0).numpy()
+    mad = float(np.abs(f_real - f_fake).mean())
+    print(f"{name}: mean |freq(generated) - freq(data)| = {mad:.3f}")
+    assert mad < 0.15
