@@ -173,13 +173,7 @@ class CelebASource:
                 raise DataError(f"{self.path}: {e.args[0]} has no row in {PARTITION_FILE}") from None
 
     def _open_zip(self) -> zipfile.ZipFile:
-        if self._zip is None or self._zip_pid != os.getpid():
-            try:
-                self._zip = zipfile.ZipFile(self.path)
-            except (OSError, zipfile.BadZipFile) as e:
-                raise DataError(f"cannot open zip {self.path}: {e}") from None
-            self._zip_pid = os.getpid()
-        return self._zip
+        return open_zip_per_process(self)
 
     def _read_text(self, name: str) -> str:
         try:
@@ -212,6 +206,17 @@ class CelebASource:
         except (OSError, ValueError, Image.DecompressionBombError) as e:
             raise DataError(f"cannot read image {self.filenames[i]} in {self.path}: {e}") from None
 
+
+
+def open_zip_per_process(owner) -> zipfile.ZipFile:
+    """owner._zip opened lazily, once per process (a ZipFile handle must not cross a DataLoader fork)."""
+    if owner._zip is None or owner._zip_pid != os.getpid():
+        try:
+            owner._zip = zipfile.ZipFile(owner.path)
+        except (OSError, zipfile.BadZipFile) as e:
+            raise DataError(f"cannot open zip {owner.path}: {e}") from None
+        owner._zip_pid = os.getpid()
+    return owner._zip
 
 def hash_strings(items: Iterable[str]) -> str:
     import hashlib

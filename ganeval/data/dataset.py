@@ -31,7 +31,15 @@ from PIL import Image
 from ..attributes import NVIDIA_ATTRS
 from ..errors import DataError
 from . import synthfaces
-from .celeba import ATTR_FILES, IMAGE_EXTS, SPLITS, CelebASource, hash_strings, normalize_split
+from .celeba import (
+    ATTR_FILES,
+    IMAGE_EXTS,
+    SPLITS,
+    CelebASource,
+    hash_strings,
+    normalize_split,
+    open_zip_per_process,
+)
 
 
 def box_downsample_uint8(img: torch.Tensor, factor: int) -> torch.Tensor:
@@ -217,13 +225,7 @@ class ZipDataset(_PilDataset):
                          num_channels=channels, resize_filter=rf, identity=identity, split=None, xflip=xflip)
 
     def _zipfile(self) -> zipfile.ZipFile:
-        if self._zip is None or self._zip_pid != os.getpid():
-            try:
-                self._zip = zipfile.ZipFile(self.path)
-            except (OSError, zipfile.BadZipFile) as e:
-                raise DataError(f"cannot open zip {self.path}: {e}") from None
-            self._zip_pid = os.getpid()
-        return self._zip
+        return open_zip_per_process(self)
 
     def __getstate__(self):
         state = dict(self.__dict__)
