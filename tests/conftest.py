@@ -12,7 +12,8 @@ import torch  # noqa: E402
 
 # Keep tests on the small CPU budget of CI and away from the user's caches and weights. The variables
 # are set at import time (not only per test) so that module- and session-scoped fixtures see them too.
-torch.set_num_threads(2)
+# Test networks are tiny: extra threads only add synchronisation cost (badly so on a loaded machine).
+torch.set_num_threads(1)
 _ROOT = tempfile.mkdtemp(prefix="ganeval-tests-")
 atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 _ENV = {

@@ -19,15 +19,6 @@ from ganeval.features.synth import SynthFD, SynthLPIPS, synth_fd, synth_lpips
 from ganeval.images import box_downsample
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These tests run many small ops; on a busy 2-core machine one thread is faster than two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _model(res=32, seed=0):
     torch.manual_seed(seed)
     return AttributeClassifiers(res, hidden=8).eval()

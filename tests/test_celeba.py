@@ -15,15 +15,6 @@ from ganeval.data.dataset import box_downsample_uint8
 from ganeval.errors import DataError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These tests run many small ops; on a busy 2-core machine one thread is faster than two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("as_zip", [False, True])
 def test_synthfaces_round_trip(tmp_path, as_zip):
     out = tmp_path / ("sf.zip" if as_zip else "sf")

@@ -42,13 +42,6 @@ TINY = dict(control_attrs=["smiling", "eyeglasses"], control_dims=[4, 4, 8], w_d
             channel_base=128, channel_max=16)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 # ----------------------------------------------------------------------------------------------------
 # The loss.

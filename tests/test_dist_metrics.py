@@ -30,13 +30,6 @@ fidmod = importlib.import_module("ganeval.metrics.fid")
 N = 200  # 13 blocks of 16 -> 13 chunks of one block: 7 rounds over 2 processes, the last one uneven
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def tiny_generator():
     torch.manual_seed(0)

@@ -15,14 +15,6 @@ from ganeval.train.loop import level_changed
 TINY = dict(channel_base=64, channel_max=16)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny networks: threads only add synchronisation cost (badly so on a loaded machine).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def up(x):
     return F.interpolate(x, scale_factor=2, mode="nearest")

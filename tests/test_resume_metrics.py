@@ -32,13 +32,6 @@ fidmod = importlib.import_module("ganeval.metrics.fid")
 N = 120  # 8 blocks -> 8 chunks of one block
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture
 def test_fd():

@@ -13,14 +13,6 @@ from ganeval.errors import ConfigError
 A = {name: k for k, name in enumerate(NVIDIA_ATTRS)}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These tests run many small ops; on a busy 2-core machine one thread is faster than two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def test_same_index_and_seed_is_byte_identical_in_any_batch():
     a, la = synthfaces.render([3, 17, 40, 2], seed=5, resolution=64)

@@ -20,14 +20,6 @@ from ganeval.train import GrowthSchedule, InMemoryDataset, SampleStream, resolve
 from ganeval.train.data import StepBatches
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny_dataset(n=32, res=16):
     g = torch.Generator().manual_seed(0)
     x = F.interpolate(torch.rand([n, 3, 4, 4], generator=g), size=(res, res), mode="bilinear", align_corners=False)

@@ -23,14 +23,6 @@ SIZES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny networks: threads only add synchronisation cost (badly so on a loaded machine).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def tiny_dataset(n=32, res=16, seed=0):
     """Smooth random colour fields (low-frequency, so a tiny GAN has something to learn)."""

@@ -15,14 +15,6 @@ from ganeval.train.options import resolve_options
 TINY = dict(channel_base=64, channel_max=16)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny networks: threads only add synchronisation cost (badly so on a loaded machine).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 class ToyD(nn.Module):
     """Per-sample nonlinear critic (no cross-sample coupling, so per-sample autograd is the reference)."""
