@@ -147,6 +147,12 @@ def test_fid_batch_size_independent_and_reference_cached(test_fd, tmp_path, monk
     assert len(list((tmp_path / "cache" / "stats").iterdir())) == 2
     c = fid(G, ds, num_samples=40, feature_net=test_fd, seed=1, bootstrap=0)
     assert c["value"][0] != a["value"][0]
+    # The symmetric-eigensolve route gives the sqrtm number (same samples, same interval).
+    e = fid(G, ds, num_samples=40, feature_net=test_fd, batch_size=4, bootstrap=4, sqrt_method="eigh")
+    assert e["sqrt_method"][0] == "eigh" and a["sqrt_method"][0] == "sqrtm"
+    np.testing.assert_allclose(e["value"][0], a["value"][0], rtol=1e-8)
+    with pytest.raises(ConfigError):
+        fid(G, ds, num_samples=8, feature_net=test_fd, sqrt_method="cholesky")
 
 
 def test_kid_and_stats_files(test_fd, tmp_path):

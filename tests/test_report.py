@@ -10,6 +10,7 @@ from click.testing import CliRunner
 import ganeval
 from ganeval.cli import main
 from ganeval.report import compare, markdown_table
+from ganeval.report.compare import parse_samples, wide_table
 
 
 def _save(tmp_path, arch, depth, name):
@@ -49,10 +50,11 @@ def test_tables(report):
     assert {"metric", "value", "ci_low", "ci_high", "label", "note"} <= set(t.columns)
     sg2 = t[(t.label.str.startswith("sg2")) & (t.preset == "ppl_wend")]
     assert len(sg2) == 1 and sg2.value.iloc[0] > 0 and sg2.ci_low.iloc[0] <= sg2.value.iloc[0] <= sg2.ci_high.iloc[0]
-    # PGGAN has no W: a marked cell, not a crash; the missing file likewise.
-    assert res.wide.loc[res.wide.index[1], "ppl_wend_mse"].startswith("n/a") or \
-        any(str(v).startswith("n/a") for v in res.wide.iloc[1])
-    assert all(str(v).startswith("n/a: cannot load") for v in res.wide.iloc[2] if v)
+    # PGGAN has no W: a marked cell in the column the other model fills, not a crash; the missing file likewise.
+    assert list(res.wide.columns) == ["ppl_wend_mse", "ppl_zend_mse"]      # in the order the metrics were asked
+    assert res.wide.iloc[1]["ppl_wend_mse"] == "n/a: no W space"
+    assert res.wide.iloc[1]["ppl_zend_mse"].count("[") == 1                 # value [lo, hi]
+    assert list(res.wide.iloc[2]) == ["n/a: cannot load checkpoint"] * 2
     assert res.wide.shape[0] == 3
     for name in ("results.csv", "results.parquet", "table.md", "index.html"):
         assert (tmp / "out" / name).is_file()
@@ -102,3 +104,46 @@ def test_cli_compare(tmp_path):
     assert (tmp_path / "rep" / "index.html").is_file() and "ppl_zend" in r.output
     r = CliRunner().invoke(main, ["compare", str(a), "--metrics", "nope", "--out", str(tmp_path / "x")])
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_jobs_give_the_numbers_of_one_process(report):
+    tmp, res = report
+    paths = [tmp / "sg2.pt", tmp / "pg.pt", tmp / "missing.pt"]
+    kw = dict(num_samples=48, distance="mse", psis=[0.5, 1.0], truncation_metrics=["ppl_zend"], bootstrap=50,
+              cache=False)
+    par = compare(paths, ["ppl_wend", "ppl_zend"], jobs=2, **kw)
+    cols = ["label", "preset", "metric", "value", "ci_low", "ci_high"]
+    a = res.table[cols].dropna(subset=["value"]).reset_index(drop=True)
+    b = par.table[cols].dropna(subset=["value"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-6)
+    pd.testing.assert_frame_equal(res.wide, par.wide)
+    ta = res.truncation.sort_values(["label", "psi"]).reset_index(drop=True)
+    tb = par.truncation.sort_values(["label", "psi"]).reset_index(drop=True)
+    assert list(ta.psi) == list(tb.psi) == [0.5, 1.0]   # the PGGAN has no W, hence no truncation
+    assert list(tb.value) == pytest.approx(list(ta.value), rel=1e-6)
+    # The psi = 1 point is the main table's run, not a second one.
+    main_zend = res.table[(res.table.preset == "ppl_zend") & res.table.label.str.startswith("sg2")].value.iloc[0]
+    assert ta[ta.psi == 1.0].value.iloc[0] == main_zend
+
+
+def test_parse_samples():
+    presets = ["ppl_zfull", "ppl_wend", "ls", "fd_synth"]
+    assert parse_samples("500", presets) == 500
+    assert parse_samples(None, presets) is None
+    assert parse_samples("ppl=100,ls=2000", presets) == {"ppl_zfull": 100, "ppl_wend": 100, "ls": 2000,
+                                                         "fd_synth": None}
+    assert parse_samples("300,ppl_wend=50", presets) == {"ppl_zfull": 300, "ppl_wend": 50, "ls": 300, "fd_synth": 300}
+    for bad in ("ls=1", "x=5", "ls=many"):
+        with pytest.raises(ganeval.errors.ConfigError):
+            parse_samples(bad, presets)
+
+
+def test_wide_table_notes_w_columns_of_models_without_w():
+    # LS gives a model without W (mapping depth 0) Z rows only: its ls_w cell says why it is empty.
+    rows = [dict(label="a", preset="ls", metric="ls", space=s, attr="ALL", value=v, ci_low=v - 1, ci_high=v + 1,
+                 mapping_depth=8, note=None) for s, v in (("z", 10.0), ("w", 5.0))]
+    rows.append(dict(label="b", preset="ls", metric="ls", space="z", attr="ALL", value=12.0, ci_low=11.0,
+                     ci_high=13.0, mapping_depth=0, note=None))
+    wide = wide_table(pd.DataFrame(rows), ["ls"])
+    assert wide.loc["a", "ls_w"] == "5 [4, 6]" and wide.loc["b", "ls_z"] == "12 [11, 13]"
+    assert wide.loc["b", "ls_w"] == "n/a: no W space"

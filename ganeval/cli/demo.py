@@ -1,39 +1,57 @@
-"""`ganeval demo`: the embedded default, runnable offline on a fresh machine."""
+"""`ganeval demo`: the embedded default — the mapping-depth study on the bundled models, offline, in minutes."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+import time
 
 import click
+
+# The StyleGAN paper's Table 4 at toy scale: four mapping depths and the traditional generator.
+DEMO_MODELS = [("synthfaces-stylegan-map0", "StyleGAN map0"), ("synthfaces-stylegan-map1", "StyleGAN map1"),
+               ("synthfaces-stylegan-map2", "StyleGAN map2"), ("synthfaces-stylegan-map8", "StyleGAN map8"),
+               ("synthfaces-pggan", "PGGAN (traditional)")]
+DEMO_METRICS = ["ppl_zfull", "ppl_wfull", "ppl_zend", "ppl_wend", "ls", "fd_synth"]
+# Sized for < 5 minutes on 2 CPU cores (README: "Reproducing the mapping-depth study" has the large run).
+DEMO_SAMPLES = {"ppl_zfull": 100, "ppl_wfull": 100, "ppl_zend": 100, "ppl_wend": 100, "ls": 800, "fd_synth": 400}
+DEMO_REFERENCE = 1000
+DEMO_PSIS = [0.5, 0.75, 1.0]
+
+
+def demo_options(scale: float = 1.0) -> dict:
+    """The keyword arguments of `ganeval.report.compare` that the demo runs (sample counts times `scale`)."""
+    return dict(
+        checkpoints=[name for name, _ in DEMO_MODELS], labels=[label for _, label in DEMO_MODELS],
+        metrics=DEMO_METRICS, num_samples={k: max(16, round(v * scale)) for k, v in DEMO_SAMPLES.items()},
+        reference=f"synthfaces:{max(200, round(DEMO_REFERENCE * scale))}?res=64", classifiers="synthfaces-classifiers",
+        distance="synth-lpips", psis=DEMO_PSIS, truncation_metrics=["fd_synth"], seed=0)
 
 
 @click.command()
 @click.option("--out", default="reports/demo", show_default=True, type=click.Path(file_okay=False))
-def demo(out):
-    """Run the embedded default end to end and say where the output is."""
-    import torch
+@click.option("--scale", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+              help="Multiply the sample counts (e.g. 20 for intervals worth quoting; minutes become an hour).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Models evaluated at once [CPU cores, max 5].")
+@click.option("--quiet", is_flag=True)
+def demo(out, scale, jobs, quiet):
+    """The mapping-depth study on the bundled synthfaces models: table, plots, grids -> OUT/index.html.
 
-    import ganeval
-    from ganeval.generate import generate_images, style_mixing_grid
-    from ganeval.images import save_image_grid
+    Runs `ganeval compare` on StyleGAN with mapping depth 0/1/2/8 and PGGAN (all in pretrained/),
+    with PPL (Z/W, full/end, synth-lpips distance), linear separability (bundled classifiers) and
+    synthfaces-FD, plus FD truncation curves. Offline; no downloads.
+    """
+    from ..report import compare
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
-    for arch in ("pggan", "stylegan", "stylegan2"):
-        extra = {} if arch == "pggan" else dict(mapping_depth=8)
-        G = ganeval.build_generator(arch, 64, channel_base=2048, channel_max=128, z_dim=128,
-                                    **({} if arch == "pggan" else dict(w_dim=128)), **extra)
-        path = out / f"{arch}-untrained.pt"
-        ganeval.save_checkpoint(path, G_ema=G, meta={"note": "random weights (demo)"})
-        G = ganeval.load_generator(path)
-        save_image_grid(generate_images(G, list(range(16))), out / f"{arch}-samples.png", nrow=8)
-        line = f"{arch:<10} {G.num_params():>9,} params  num_ws={G.num_ws:<3} has_w={G.has_w}"
-        if G.has_w:
-            images, nrow = style_mixing_grid(G, [0, 1, 2], [10, 11, 12, 13])
-            save_image_grid(images, out / f"{arch}-mixing.png", nrow=nrow)
-        click.echo(line)
-    click.echo(f"wrote checkpoints and grids to {out}/")
+    t0 = time.time()
+    opts = demo_options(scale)
+    jobs = jobs or max(1, min(len(DEMO_MODELS), os.cpu_count() or 1))
+    command = "ganeval demo" + (f" --scale {scale:g}" if scale != 1 else "") + f" --out {out}"
+    res = compare(opts.pop("checkpoints"), opts.pop("metrics"), out=out, jobs=jobs, command=command,
+                  progress=False if quiet else None, **opts)
+    with_ci = res.wide.copy()
+    click.echo(with_ci.to_string())
+    click.echo(f"\nreport: {res.files['index.html']}  (open it in a browser; table.md, results.csv beside it)")
+    click.echo(f"took {time.time() - t0:.0f} s with {jobs} worker process(es)")
 
 
 COMMANDS = [demo]

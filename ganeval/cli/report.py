@@ -14,7 +14,8 @@ import click
               help="Comma-separated metric presets (see `ganeval presets`).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder (index.html etc.).")
 @click.option("--label", "labels", multiple=True, help="Label per checkpoint, in order (default: from the file).")
-@click.option("--samples", type=click.IntRange(min=2), default=None, help="Lower every preset's sample count.")
+@click.option("--samples", default=None, metavar="N|PRESET=N,...",
+              help="Sample counts: one for every preset, or per preset ('ppl=200,ls=2000,fd_synth=1000').")
 @click.option("--data", default=None, help="Reference data for FID/FD (folder, zip, CelebA dir, synthfaces:N).")
 @click.option("--classifiers", default=None, help="Attribute classifiers for LS (name or path).")
 @click.option("--distance", default=None, help="PPL distance (lpips-vgg16, synth-lpips, mse).")
@@ -25,9 +26,11 @@ import click
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
 @click.option("--device", default=None)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Checkpoints evaluated at once (CPU worker processes; same numbers as 1).")
 @click.option("--quiet", is_flag=True)
 def compare(checkpoints, metrics, out, labels, samples, data, classifiers, distance, psi, truncation_metrics,
-            no_grids, no_cache, seed, batch_size, device, quiet):
+            no_grids, no_cache, seed, batch_size, device, jobs, quiet):
     """Compute every metric for every checkpoint and write a report folder.
 
     \b
@@ -36,9 +39,11 @@ def compare(checkpoints, metrics, out, labels, samples, data, classifiers, dista
     """
     from ..metrics.registry import parse_presets
     from ..report import compare as run
+    from ..report.compare import parse_samples
 
     presets = parse_presets(metrics)
-    res = run(list(checkpoints), presets, out=out, labels=list(labels), num_samples=samples, psis=psi,
+    res = run(list(checkpoints), presets, out=out, labels=list(labels), num_samples=parse_samples(samples, presets),
+              psis=psi, jobs=jobs,
               truncation_metrics=parse_presets(truncation_metrics) if truncation_metrics else None,
               grids=not no_grids, cache=not no_cache, device=device, progress=False if quiet else None,
               command="ganeval " + " ".join(shlex.quote(a) for a in sys.argv[1:]), seed=seed,

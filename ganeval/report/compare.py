@@ -21,10 +21,12 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import GanevalError
+from ..errors import ConfigError, GanevalError
 from ..utils import atomic_write, cache_dir, sha256_file
 
 PPL_PREFIXES = ("ppl",)
+# Options that do not change a number (progress bars, SVM fits in parallel): not part of the cache key.
+NOT_PROTOCOL = ("progress", "n_jobs")
 
 
 @dataclass
@@ -46,7 +48,7 @@ def _label(ckpt, G, given: str | None) -> str:
 
 
 def _cache_key(ckpt_hash: str, preset: str, options: dict) -> str:
-    protocol = {k: repr(v) for k, v in sorted(options.items()) if k != "progress"}
+    protocol = {k: repr(v) for k, v in sorted(options.items()) if k not in NOT_PROTOCOL}
     blob = json.dumps([ckpt_hash, preset, protocol, __version__])
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
@@ -77,6 +79,38 @@ def _cached_run(ckpt_hash: str | None, preset: str, G, options: dict, use_cache:
     return df, dist
 
 
+def parse_samples(spec, presets: list[str]) -> int | dict | None:
+    """'500' (every preset), 'ls=2000,fd_synth=1000' or '500,ls=2000' (a default and exceptions) -> counts.
+
+    A name may be a preset or the start of several ('ppl=200' sets every ppl_* preset); presets not
+    named keep the bare default, or else their protocol's count.
+    """
+    if spec is None or isinstance(spec, (int, dict)):
+        return spec
+    default, counts = None, {}
+    for part in str(spec).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, _, value = part.rpartition("=")
+        try:
+            n = int(value)
+            if n < 2:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"--samples: '{part}' is not a count >= 2 (expected N or PRESET=N)") from None
+        if not name:
+            default = n
+            continue
+        hits = [p for p in presets if p == name] or [p for p in presets if p.startswith(name)]
+        if not hits:
+            raise ConfigError(f"--samples: '{name}' matches none of the metrics ({', '.join(presets)})")
+        counts.update({p: n for p in hits})
+    if not counts:
+        return default
+    return {p: counts.get(p, default) for p in presets}
+
+
 def _failure_row(label: str, metric: str, message: str, **extra) -> dict:
     return dict(label=label, metric=metric, value=math.nan, ci_low=math.nan, ci_high=math.nan,
                 note=f"n/a: {message}", **extra)
@@ -102,100 +136,242 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}" if a < 1 else f"{v:.4g}" if a < 1e4 else f"{v:.3e}"
 
 
-def wide_table(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per checkpoint (in input order), one column per headline number: 'value [lo, hi]' or the note."""
+def wide_table(table: pd.DataFrame, presets: list[str] | None = None) -> pd.DataFrame:
+    """One row per checkpoint (in input order), one column per headline number: 'value [lo, hi]' or the note.
+
+    A failed run has no metric name of its own (PPL in W of PGGAN: no 'ppl_wend_synth' row), so its
+    note goes under every column that the same preset fills for the other checkpoints. Columns follow
+    the order of `presets` (default: first appearance).
+    """
     s = summary_rows(table)
+    failed = s["note"].astype(str).str.startswith("n/a") if "note" in s.columns else pd.Series(False, index=s.index)
+    columns_of: dict[str, list[str]] = {}
+    if "preset" in s.columns:
+        for p, c in zip(s.loc[~failed, "preset"], s.loc[~failed, "column"]):
+            columns_of.setdefault(p, [])
+            if c not in columns_of[p]:
+                columns_of[p].append(c)
     labels = list(dict.fromkeys(table["label"]))
-    cols = list(dict.fromkeys(s["column"]))
+    cols = list(dict.fromkeys(s["column"][~failed]))
+    cols += [c for c in dict.fromkeys(s["column"][failed]) if not any(c in v for v in columns_of.values())
+             and c not in cols and c not in columns_of]
+    if presets and "preset" in s.columns:
+        rank = {c: presets.index(p) for p, cs in columns_of.items() if p in presets for c in cs}
+        cols = sorted(cols, key=lambda c: rank.get(c, presets.index(c) if c in presets else len(presets)))
     wide = pd.DataFrame(index=pd.Index(labels, name="checkpoint"), columns=cols, dtype=object)
-    for _, r in s.iterrows():
-        if isinstance(r.get("note"), str) and r["note"].startswith("n/a"):
-            cell = r["note"]
+    for (_, r), bad in zip(s.iterrows(), failed):
+        if bad:
+            for c in columns_of.get(r.get("preset"), [r["column"]]):
+                wide.loc[r["label"], c] = _short_note(r["note"])
         elif np.isfinite(r.get("ci_low", np.nan)) and np.isfinite(r.get("ci_high", np.nan)):
-            cell = f"{_fmt(r['value'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
+            wide.loc[r["label"], r["column"]] = f"{_fmt(r['value'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
         else:
-            cell = _fmt(r["value"])
-        wide.loc[r["label"], r["column"]] = cell
+            wide.loc[r["label"], r["column"]] = _fmt(r["value"])
+    # W-space numbers of a model without W (LS returns Z rows only there): say so instead of a blank.
+    if {"space", "mapping_depth"} <= set(s.columns):
+        w_cols = set(s.loc[~failed & (s["space"] == "w"), "column"])
+        no_w = set(s.loc[s["mapping_depth"] == 0, "label"])
+        for label in no_w & set(wide.index):
+            for c in w_cols & set(wide.columns):
+                if not isinstance(wide.loc[label, c], str):
+                    wide.loc[label, c] = "n/a: no W space"
     return wide.fillna("")
+
+
+def _short_note(note: str) -> str:
+    """The wide table's cell for a failed run; the tidy table keeps the whole message."""
+    if "no W space" in note:
+        return "n/a: no W space"
+    if note.startswith("n/a: cannot load"):
+        return "n/a: cannot load checkpoint"
+    return note if len(note) <= 60 else note[:57] + "..."
+
+
+@dataclass
+class _Entry:
+    """One checkpoint of the report: loaded (G, hash, label) or a load failure (error)."""
+    ckpt: object
+    label: str
+    G: object = None
+    ckpt_hash: str | None = None
+    error: str | None = None
+
+
+def _load_entry(ckpt, given: str | None, device) -> _Entry:
+    import torch
+
+    from ..checkpoints import load_checkpoint
+
+    try:
+        if isinstance(ckpt, torch.nn.Module):
+            G, ckpt_hash, meta = ckpt.to(device).eval(), None, {}
+        else:
+            c = load_checkpoint(ckpt, device=device)
+            G, meta = c.generator.eval(), c.meta
+            G.checkpoint_path = c.path
+            ckpt_hash = sha256_file(c.path)
+    except GanevalError as e:
+        return _Entry(ckpt, given or Path(str(ckpt)).stem, error=f"cannot load checkpoint ({e})")
+    label = _label(ckpt, G, given)
+    if "kimg" in meta and not given:
+        label += f" {meta['kimg']}kimg"
+    return _Entry(ckpt, label, G, ckpt_hash)
+
+
+def _run_unit(G, ckpt_hash, preset: str, options: dict, cache: bool):
+    """One number-producing run -> (df, distances, None) or (None, None, error message)."""
+    t0 = time.time()
+    try:
+        df, dist = _cached_run(ckpt_hash, preset, G, options, cache)
+        return df, dist, None
+    except GanevalError as e:
+        return None, None, (str(e), time.time() - t0)
+
+
+# Worker processes (compare(jobs > 1)): each loads a checkpoint once and runs the units it is given.
+_WORKER_MODELS: dict = {}
+_WORKER_LIMITS: list = []
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    # BLAS (numpy/scipy: FD's matrix roots, SVMs) too, or two processes' threads fight over the cores.
+    _WORKER_LIMITS.append(threadpool_limits(threads))
+
+
+def _worker_unit(ckpt, device, preset: str, options: dict, cache: bool):
+    key = ckpt if isinstance(ckpt, (str, os.PathLike)) else id(ckpt)
+    if key not in _WORKER_MODELS:
+        _WORKER_MODELS[key] = _load_entry(ckpt, None, device)
+    entry = _WORKER_MODELS[key]
+    return _run_unit(entry.G, entry.ckpt_hash, preset, options, cache)
+
+
+def _warm_reference_stats(presets, entries, options, device, progress) -> None:
+    """Compute (and cache) the reference statistics once, before worker processes would each compute them."""
+    from ..metrics.fid import preset_reference_stats
+
+    G = next((e.G for e in entries if e.G is not None), None)
+    if options.get("reference") is None or G is None:
+        return
+    for p in presets:
+        try:
+            preset_reference_stats(p, options["reference"], G.img_resolution, device=device, progress=progress,
+                                   batch_size=options.get("batch_size"))
+        except GanevalError:
+            pass  # reported per cell when the preset runs
+
+
+# Rough relative cost of one run (by metric routine), to start the long ones first in worker processes.
+_COST = {"separability": 4, "fid": 3, "kid": 3}
 
 
 def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: list[str] | None = None,
             num_samples: int | dict | None = None, psis=None, truncation_metrics=None, grids: bool = True,
             cache: bool = True, device=None, command: str | None = None, progress: bool | None = None,
-            **options) -> ReportResult:
+            jobs: int = 1, **options) -> ReportResult:
     """Compute `metrics` (preset names) for every checkpoint and, with `out`, write the report folder.
 
     `num_samples`: one count for every preset, or {preset: count}. `options` go to every preset that
     accepts them (seed, batch_size, reference, classifiers, distance, bootstrap, ...). `psis` adds
-    truncation curves for `truncation_metrics` (default: the first metric).
+    truncation curves for `truncation_metrics` (default: the first metric), each psi with the same
+    seed (common random numbers). `jobs` > 1 shares the runs (checkpoint x metric x psi) out over
+    that many worker processes on CPU, cores split between them (on small models this beats threads
+    in one process); the numbers are those of jobs=1.
     """
     import torch
 
-    from ..checkpoints import load_checkpoint
-    from ..metrics.registry import parse_presets
-    from ..metrics.truncation import truncation_sweep
+    from ..metrics.registry import get_preset, parse_presets
+    from ..metrics.truncation import parse_psis
     from ..utils import resolve_device
 
     presets = parse_presets(metrics)
+    truncation_metrics = parse_presets(truncation_metrics) if truncation_metrics else presets[:1]
+    psis = parse_psis(psis) if psis is not None else []
     device = resolve_device(device)
     labels = list(labels or [])
-    rows, frames, models = [], [], []
+    entries = [_load_entry(ckpt, labels[i] if i < len(labels) else None, device) for i, ckpt in enumerate(checkpoints)]
+
+    def count(p):
+        return num_samples.get(p) if isinstance(num_samples, dict) else num_samples
+
+    # Units: (entry index, preset, psi or None). psi = 1 is each preset's own default, so the
+    # truncation curve's psi = 1 point is the main table's run (same cache entry), not a second one.
+    units = [(i, p, None) for i, e in enumerate(entries) if e.G is not None for p in presets]
+    units += [(i, p, psi) for i, e in enumerate(entries) if e.G is not None and e.G.has_w
+              for psi in psis for p in truncation_metrics if not (psi == 1 and p in presets)]
+
+    def unit_options(p, psi):
+        extra = {} if psi is None or psi == 1 else {"truncation_psi": psi}
+        return dict(options, num_samples=count(p), device=device, progress=progress, **extra)
+
+    jobs = max(1, min(int(jobs or 1), len(units)))
+    if jobs > 1 and device.type == "cpu":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _warm_reference_stats(list(dict.fromkeys(presets + truncation_metrics)), entries, options, device, progress)
+        threads = max(1, torch.get_num_threads() // jobs)
+        order = sorted(range(len(units)), key=lambda k: -_COST.get(get_preset(units[k][1]).routine.__name__, 1))
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+                                 initargs=(threads,)) as pool:
+            futures = {}
+            for k in order:
+                i, p, psi = units[k]
+                ckpt = entries[i].ckpt
+                # Progress bars of parallel workers would interleave; SVM fits stay in the worker.
+                opts = dict(unit_options(p, psi), progress=False, n_jobs=options.get("n_jobs") or 1)
+                futures[k] = pool.submit(_worker_unit, ckpt if not isinstance(ckpt, torch.nn.Module) else entries[i].G,
+                                         device, p, opts, cache)
+            outcomes = [futures[k].result() for k in range(len(units))]
+    else:
+        outcomes = [_run_unit(entries[i].G, entries[i].ckpt_hash, p, unit_options(p, psi), cache)
+                    for i, p, psi in units]
+    runs = dict(zip(units, outcomes))
+
+    frames, rows, trunc_frames = [], [], []
     distances: dict[str, dict[str, np.ndarray]] = {}
-    trunc_frames = []
-    for i, ckpt in enumerate(checkpoints):
-        given = labels[i] if i < len(labels) else None
-        try:
-            if isinstance(ckpt, torch.nn.Module):
-                G, ckpt_hash, meta = ckpt.to(device).eval(), None, {}
-            else:
-                c = load_checkpoint(ckpt, device=device)
-                G, meta = c.generator.eval(), c.meta
-                G.checkpoint_path = c.path
-                ckpt_hash = sha256_file(c.path)
-        except GanevalError as e:
-            label = given or Path(str(ckpt)).stem
-            rows += [_failure_row(label, p, f"cannot load checkpoint ({e})", checkpoint=str(ckpt)) for p in presets]
+    for i, e in enumerate(entries):
+        if e.G is None:
+            rows += [_failure_row(e.label, p, e.error, checkpoint=str(e.ckpt), preset=p) for p in presets]
             continue
-        label = _label(ckpt, G, given)
-        if "kimg" in meta and not given:
-            label += f" {meta['kimg']}kimg"
-        models.append((label, G))
         for p in presets:
-            n = num_samples.get(p) if isinstance(num_samples, dict) else num_samples
-            opts = dict(options, num_samples=n, device=device, progress=progress)
-            t0 = time.time()
-            try:
-                df, dist = _cached_run(ckpt_hash, p, G, opts, cache)
-            except GanevalError as e:
-                rows.append(_failure_row(label, p, str(e), checkpoint=str(ckpt), arch=G.arch,
-                                         mapping_depth=G.mapping_depth, time_s=time.time() - t0))
+            df, dist, err = runs[(i, p, None)]
+            if err is not None:
+                rows.append(_failure_row(e.label, p, err[0], checkpoint=str(e.ckpt), arch=e.G.arch,
+                                         mapping_depth=e.G.mapping_depth, time_s=err[1], preset=p))
                 continue
             df = df.copy()
-            df["label"], df["preset"] = label, p
-            if ckpt_hash:
-                df["checkpoint"] = str(ckpt)
+            df["label"], df["preset"] = e.label, p
+            if e.ckpt_hash:
+                df["checkpoint"] = str(e.ckpt)
             frames.append(df)
             if dist is not None:
-                distances.setdefault(df["metric"].iloc[0], {})[label] = np.asarray(dist)
-        if psis is not None:
-            tm = truncation_metrics or presets[:1]
-            try:
-                t = truncation_sweep(G, psis, tm, num_samples=num_samples if isinstance(num_samples, int) else None,
-                                     device=device, progress=progress,
-                                     **{k: v for k, v in options.items() if k not in ("num_samples",)})
-                t["label"] = label
-                trunc_frames.append(t)
-            except GanevalError as e:
-                print(f"ganeval: truncation sweep skipped for {label}: {e}", file=sys.stderr)
+                distances.setdefault(df["metric"].iloc[0], {})[e.label] = np.asarray(dist)
+        curve = []
+        for psi in (psis if e.G.has_w else []):
+            for p in truncation_metrics:
+                df, _, err = runs.get((i, p, psi)) or runs[(i, p, None)]
+                if err is None:
+                    curve.append(df.assign(psi=psi, truncation_cutoff=options.get("truncation_cutoff")))
+        if curve:
+            trunc_frames.append(pd.concat(curve, ignore_index=True).assign(label=e.label))
+        elif psis:
+            print(f"ganeval: no truncation curve for {e.label} ({'no W space' if not e.G.has_w else 'failed'})",
+                  file=sys.stderr)
     table = pd.concat(frames + [pd.DataFrame(rows)], ignore_index=True) if (frames or rows) else pd.DataFrame()
     if "note" not in table.columns:
         table["note"] = None
-    result = ReportResult(table=table, wide=wide_table(table) if len(table) else pd.DataFrame(),
+    result = ReportResult(table=table, wide=wide_table(table, presets) if len(table) else pd.DataFrame(),
                           distances=distances,
                           truncation=pd.concat(trunc_frames, ignore_index=True) if trunc_frames else None)
     if out is not None:
         from .html import write_report
 
+        models = [(e.label, e.G) for e in entries if e.G is not None]
         write_report(result, Path(out), models=models if grids else [], presets=presets, command=command,
                      device=device)
     return result
