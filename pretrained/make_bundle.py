@@ -33,7 +33,13 @@ from ganeval.features.attributes import load_classifiers
 from ganeval.generate import generate_images, z_from_seeds
 from ganeval.images import save_image_grid
 
-HARDWARE = "2-core CPU (shared with other jobs), no GPU; the 5 runs trained in parallel, 1 thread each"
+HARDWARE = ("2-core CPU (shared with other jobs), no GPU; the 5 runs trained in parallel, 1 thread each; "
+            "second sitting at nice 19 beside interactive work")
+# What the samples look like at the bundled kimg (set from the grids when the bundle is rebuilt).
+QUALITY_NOTE = ("**the samples are not yet recognisable faces** (head-shaped blobs with skin and hair colours) and "
+                "the attribute frequencies below are far from the data's. They exercise every metric and report "
+                "end to end; they are not models to draw conclusions from.")
+RESUME = "/tmp/ge_runs/resume.sh"
 HALF_TOLERANCE = 1e-3
 GRID_SEEDS = list(range(32))
 LAUNCH = "/tmp/ge_runs/launch.sh"
@@ -83,6 +89,26 @@ def detect(classifiers, img_uint8: torch.Tensor, batch_size=250) -> np.ndarray:
     return np.concatenate(out).astype(np.float64)
 
 
+PROJECTION_DATA = "synthfaces:{n}?res=64&seed=1"   # seed 1: faces the models never saw (training used seed 0)
+
+
+def projection_quality(G, model: str, out: Path, num_images: int, steps: int) -> dict:
+    """Project held-out synthfaces into W and W+ (StyleGAN2 projector, synth-lpips); distances, PSNRs, a grid."""
+    from ganeval.data import open_dataset
+    from ganeval.projection import project
+
+    ds = open_dataset(PROJECTION_DATA.format(n=num_images))
+    targets = torch.stack([torch.as_tensor(ds[i][0]) for i in range(num_images)])
+    res, rows = {"data": PROJECTION_DATA.format(n=num_images), "steps": steps}, [targets]
+    for space in ("w", "w+"):
+        r = project(G, targets, steps=steps, space=space, distance="synth-lpips", progress=False)
+        res[space] = dict(distance=r.table["distance"].tolist(), psnr=r.table["psnr"].tolist(),
+                          time_s=float(r.table["time_s"].sum()))
+        rows.append(r.images)
+    save_image_grid(torch.cat(rows), out / f"{model}-projection.png", nrow=num_images)
+    return res
+
+
 def training_command(name: str) -> str:
     """The exact `ganeval train` line of launch.sh for this run (variables expanded)."""
     text = Path(LAUNCH).read_text()
@@ -92,7 +118,10 @@ def training_command(name: str) -> str:
     else:
         d = re.match(r"stylegan-map(\d+)$", name).group(1)
         args = f"--arch stylegan --mapping-depth {d} --w-dim 128 --style-mixing 0.9 {common} --name {name}"
-    return f"OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 ganeval train {args}"
+    return (f"OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 ganeval train {args}\n"
+            f"# stopped at 12-14 kimg by the time box, then continued exactly (second sitting):\n"
+            f"OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 nice -n 19 ganeval train --resume <first run dir> "
+            f"--kimg 200 --snap 1 --keep 0 --out /tmp/ge_runs --name {name}")
 
 
 def main():
@@ -104,6 +133,8 @@ def main():
     ap.add_argument("--fd-reference", default="synthfaces:5000?res=64")
     ap.add_argument("--attr-samples", type=int, default=2000)
     ap.add_argument("--no-fd", action="store_true")
+    ap.add_argument("--projection", type=int, default=8, help="held-out faces projected per model (0: skip)")
+    ap.add_argument("--projection-steps", type=int, default=200)
     ap.add_argument("--prepare", action="store_true")
     ap.add_argument("--readme-only", action="store_true", help="rebuild README.md from <runs>/bundle-*.json")
     ap.add_argument("--only", default=None, help="comma-separated run names")
@@ -202,6 +233,9 @@ def main():
                 res["fd"] = float(row["value"])
                 res["fd_ci"] = [float(row["ci_low"]), float(row["ci_high"])]
                 res["fd_num_real"] = int(row["num_real"])
+        res["projection"] = None
+        if args.projection and Gl.has_w:
+            res["projection"] = projection_quality(Gl, model, out, args.projection, args.projection_steps)
         results[name] = res
         (Path(args.runs) / f"bundle-{name}.json").write_text(json.dumps(res, indent=1))
         write_card(out, res, stats, attr_names=list(NVIDIA_ATTRS), args=args)
@@ -234,6 +268,32 @@ def protocol(args) -> str:
             f"{args.fd_reference.split(':')[1].split('?')[0]} faces of `{args.fd_reference}`")
 
 
+def _spread(values, digits: int) -> str:
+    v = np.asarray(values, dtype=np.float64)
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    return f"{med:.{digits}f} [{q1:.{digits}f}, {q3:.{digits}f}] (min {v.min():.{digits}f}, max {v.max():.{digits}f})"
+
+
+def projection_lines(res: dict) -> list[str]:
+    pr = res.get("projection")
+    if pr is None:
+        why = "it has no W space (the projector optimises w)" if res["arch"] == "pggan" or not res["mapping_depth"] \
+            else "not measured"
+        return [f"Not applicable: {why}." if "W space" in why else "Not measured.", ""]
+    n = len(pr["w"]["distance"])
+    return [
+        f"The StyleGAN2 projector (`ganeval.project`, {pr['steps']} steps, distance `synth-lpips`, paper schedule and "
+        f"noise regularisation) on {n} held-out faces (`{pr['data']}`: seed 1, never seen in training). "
+        "Median [quartiles] (min, max) per image:", "",
+        "| space | synth-lpips distance | PSNR (dB) | CPU time |", "|---|---|---|---|",
+        *[f"| {sp.upper()} | {_spread(pr[sp]['distance'], 2)} | {_spread(pr[sp]['psnr'], 1)} "
+          f"| {pr[sp]['time_s']:.0f} s |"
+          for sp in ("w", "w+")], "",
+        f"![projection]({res['model']}-projection.png)", "",
+        "Rows: targets, projection in W, projection in W+.", "",
+    ]
+
+
 def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
     model = res["model"]
     kind = "PGGAN (no mapping network, no W)" if res["arch"] == "pggan" else \
@@ -243,10 +303,9 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
         f"{kind}, 64×64, trained on the synthfaces benchmark (`synthfaces:70000?res=64`) with `ganeval train`.",
         "One of the five generators of the mapping-depth study (StyleGAN Table 4 at toy scale): all five were",
         "trained with identical settings except the architecture / mapping depth. They are small and trained",
-        f"very briefly ({res['kimg']:g} kimg, one hour on a shared CPU): **the samples are not yet recognisable "
-        "faces** (coloured",
-        "head-shaped blobs at best) and the attribute frequencies below are far from the data's. They exercise every",
-        "metric and report end to end; they are not models to draw conclusions from.", "",
+        f"briefly ({res['kimg']:g} kimg, {res['wall_time_s'] / 3600:.1f} h of training over two sittings on a "
+        "shared 2-core CPU, no GPU):",
+        QUALITY_NOTE, "",
         "| | |", "|---|---|",
         f"| file | `{model}.pt` (G_ema only, ganeval native format, {res['size'] / 1e6:.2f} MB, "
         f"{'float16' if res['half'] else 'float32'}) |",
@@ -267,6 +326,8 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
         f"![samples]({model}.png)", "",
         f"`ganeval generate {model} --seeds 0-31 --nrow 8 --out {model}.png` (psi 1, const noise, uncurated).", "",
         "## Synthfaces-FD", "", f"{protocol(args)}: **{fd_text(res)}**.", "",
+        "## Projection of held-out faces", "",
+    ] + projection_lines(res) + [
         "## Attribute frequencies", "",
     ]
     if res["freq"] is None:
@@ -303,18 +364,21 @@ def write_readme(out: Path, results: dict, args) -> None:
         f"synthfaces-FD: {protocol(args)}. Lower is better; the interval is a Poisson bootstrap over the",
         "generated samples. Attribute MAD: mean over the 40 attributes of |generated − data| positive rate,",
         f"both detected by the bundled classifiers on {args.attr_samples} images.", "",
-        "| model | arch | mapping depth | kimg | lod | wall time | G params | synthfaces-FD | attribute MAD | card "
-        "| samples |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | arch | mapping depth | kimg | lod | wall time | G params | synthfaces-FD | attribute MAD "
+        "| projection PSNR W / W+ (dB, median) | card | samples |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for res in results.values():
         m = res["model"]
         fd = "—" if res["fd"] is None else f"{res['fd']:.2f} [{res['fd_ci'][0]:.2f}, {res['fd_ci'][1]:.2f}]"
         mad = "—" if res.get("mad_detected") is None else f"{res['mad_detected']:.3f}"
         depth = "—" if res["arch"] == "pggan" else str(res["mapping_depth"])
+        pr = res.get("projection")
+        proj = "n/a (no W)" if pr is None else \
+            f"{np.median(pr['w']['psnr']):.1f} / {np.median(pr['w+']['psnr']):.1f}"
         lines.append(f"| `{m}` | {res['arch']} | {depth} | {res['kimg']:g} | {res['lod']:.2f} | "
                      f"{res['wall_time_s'] / 60:.0f} min | "
-                     f"{res['params']:,} | {fd} | {mad} | [card]({m}.md) | [grid]({m}.png) |")
+                     f"{res['params']:,} | {fd} | {mad} | {proj} | [card]({m}.md) | [grid]({m}.png) |")
     lines += ["", "`synthfaces-classifiers.pt`: the 40 bundled attribute classifiers (features for synth-fd, "
               "synth-lpips and separability).", "",
               "`make_bundle.py` rebuilds the files, cards and this table from the training runs.", ""]
