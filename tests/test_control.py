@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -296,7 +297,6 @@ def test_cli_control_train_generate_evaluate(trained, tmp_path):
     r = runner.invoke(main, ["control", "evaluate", str(out), "--samples", "16", "--ls-samples", "64",
                              "--ppl-samples", "16", "--ppl-distance", "mse", "--out", str(csv)])
     assert r.exit_code == 0, r.output
-    import pandas as pd
 
     df = pd.read_csv(csv)
     acc = df[df.metric == "control_accuracy"]
@@ -345,3 +345,25 @@ def test_report_section(trained, tmp_path):
     sec = control_section(out, tmp_path / "rep", num_samples=16, seeds=range(4))
     assert set(sec["table"].metric) == {"control_accuracy", "control_effect", "control_leakage"}
     assert Image.open(sec["images"]["smiling"]).size == (4 * 16, 2 * 16)
+
+
+def test_compare_report_has_gan_control_section(trained, tmp_path):
+    """`ganeval compare` on a controlled checkpoint: a GAN-Control section with its table and grids."""
+    from ganeval.control.encoders import save_with_encoders
+    from ganeval.report import compare
+
+    run_dir, clf_path = trained
+    snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]
+    G, _ = load_control(snap, need_encoders=False)
+    y = torch.rand(32, 2)
+    enc = fit_encoders([p.detach() for p in G.mapping.parts(torch.randn(32, 16))], y, G.control_attrs, steps=5)
+    ckpt = save_with_encoders(snap, tmp_path / "c.pt", enc)
+    res = compare([ckpt, snap], ["ppl_zend"], out=tmp_path / "rep", num_samples=8, distance="mse", grids=False,
+                  classifiers=str(clf_path), control_samples=16, cache=False)
+    assert list(res.control) == [res.wide.index[0]]          # only the checkpoint with encoders
+    text = (tmp_path / "rep" / "index.html").read_text()
+    assert "<h2 id='control'>GAN-Control</h2>" in text
+    assert text.count('alt="GAN-Control smiling: top row set to 0') == 1 and 'alt="GAN-Control eyeglasses' in text
+    table = pd.read_csv(tmp_path / "rep" / "control.csv")
+    assert set(table.metric) == {"control_accuracy", "control_effect", "control_leakage"}
+    assert set(table.attr) == {"smiling", "eyeglasses", "ALL"}

@@ -37,6 +37,7 @@ class ReportResult:
     files: dict[str, Path] = field(default_factory=dict)
     distances: dict = field(default_factory=dict)
     truncation: pd.DataFrame | None = None
+    control: dict = field(default_factory=dict)   # label -> GAN-Control section (checkpoints with encoders)
 
 
 def _label(ckpt, G, given: str | None) -> str:
@@ -265,6 +266,21 @@ def _warm_reference_stats(presets, entries, options, device, progress) -> None:
             pass  # reported per cell when the preset runs
 
 
+def _control_sections(entries, out: Path, classifiers, num_samples: int, device) -> dict:
+    from ..control.report import control_section, has_encoders
+
+    sections = {}
+    for i, e in enumerate(entries):
+        if e.G is None or e.ckpt_hash is None or not has_encoders(e.ckpt):
+            continue
+        try:
+            sections[e.label] = control_section(e.ckpt, out, classifiers=classifiers, num_samples=num_samples,
+                                                label=f"{i:02d}", device=device)
+        except GanevalError as err:
+            print(f"ganeval: no GAN-Control section for {e.label}: {err}", file=sys.stderr)
+    return sections
+
+
 # Rough relative cost of one run (by metric routine), to start the long ones first in worker processes.
 _COST = {"separability": 4, "fid": 3, "kid": 3}
 
@@ -272,7 +288,7 @@ _COST = {"separability": 4, "fid": 3, "kid": 3}
 def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: list[str] | None = None,
             num_samples: int | dict | None = None, psis=None, truncation_metrics=None, grids: bool = True,
             cache: bool = True, device=None, command: str | None = None, progress: bool | None = None,
-            jobs: int = 1, **options) -> ReportResult:
+            jobs: int = 1, control_samples: int = 500, **options) -> ReportResult:
     """Compute `metrics` (preset names) for every checkpoint and, with `out`, write the report folder.
 
     `num_samples`: one count for every preset, or {preset: count}. `options` go to every preset that
@@ -280,7 +296,9 @@ def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: 
     truncation curves for `truncation_metrics` (default: the first metric), each psi with the same
     seed (common random numbers). `jobs` > 1 shares the runs (checkpoint x metric x psi) out over
     that many worker processes on CPU, cores split between them (on small models this beats threads
-    in one process); the numbers are those of jobs=1.
+    in one process); the numbers are those of jobs=1. A checkpoint with GAN-Control encoders gets a
+    GAN-Control section (accuracy, effect and leakage per controlled attribute over `control_samples`
+    samples, and a set-to-0 / set-to-1 grid per attribute) in the report folder.
     """
     import torch
 
@@ -371,6 +389,7 @@ def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: 
     if out is not None:
         from .html import write_report
 
+        result.control = _control_sections(entries, Path(out), options.get("classifiers"), control_samples, device)
         models = [(e.label, e.G) for e in entries if e.G is not None]
         write_report(result, Path(out), models=models if grids else [], presets=presets, command=command,
                      device=device)

@@ -106,6 +106,28 @@ def write_report(result, out: Path, models, presets, command=None, device="cpu")
             paths.append((caption, p))
         grid_sections.append((label, paths))
 
+    # GAN-Control: per checkpoint with control encoders, its metrics table and set-to-0/1 grids.
+    control_parts = []
+    if result.control:
+        import pandas as pd
+
+        control_table = pd.concat([sec["table"].assign(label=label) for label, sec in result.control.items()],
+                                  ignore_index=True)
+        with atomic_write(out / "control.csv", suffix=".csv") as tmp:
+            control_table.to_csv(tmp, index=False)
+        files["control.csv"] = out / "control.csv"
+        control_parts.append("<h2 id='control'>GAN-Control</h2><p>Each controlled attribute set to 0 and to 1 "
+                             "through its encoder (other sub-vectors shared): accuracy = the classifier sees the "
+                             "requested value; effect = mean change of its probability; leakage = mean change of "
+                             "the other attributes' probabilities.</p>")
+        for label, sec in result.control.items():
+            t = sec["table"]
+            cols = [c for c in ("metric", "attr", "value", "ci_low", "ci_high", "leak_max_attr", "num_samples")
+                    if c in t.columns]
+            control_parts += [f"<h3>{html.escape(label)}</h3>", _html_table(t[cols])]
+            control_parts += [_img(p, f"GAN-Control {attr}: top row set to 0, bottom row set to 1")
+                              for attr, p in sec["images"].items()]
+
     protocol = table[[c for c in PROTOCOL_COLUMNS if c in table.columns]]
     if "attr" in table.columns:
         protocol = protocol[table["attr"].isna() | (table["attr"] == "ALL")]
@@ -131,6 +153,7 @@ def write_report(result, out: Path, models, presets, command=None, device="cpu")
     for label, paths in grid_sections:
         parts.append(f"<h3>{html.escape(label)}</h3>")
         parts += [_img(p, caption) for caption, p in paths]
+    parts += control_parts
     parts += ["<h2 id='protocol'>Protocol of every number</h2>", _html_table(protocol),
               "<p>The full tidy table (every column, per-attribute rows) is in results.csv / results.parquet.</p>",
               "</body></html>"]
