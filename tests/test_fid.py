@@ -92,6 +92,42 @@ def test_feature_stats_streaming_equals_numpy_and_bootstrap_weights():
     assert fs.get_all().shape == (101, 8) and fs.num == 101
 
 
+def test_bootstrap_replicates_in_factored_form_equal_the_sums():
+    """Fewer samples than dimensions: replicates are kept as Σ_b = A_bᵀ A_b; same statistics and distance."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(30, 48)) @ rng.normal(size=(48, 48)) * 0.3 + 1
+    w = rng.poisson(1.0, size=(3, 30)).astype(np.float64)
+    small = FeatureStats(num_replicates=3)
+    for s in range(0, 30, 16):
+        small.append(torch.from_numpy(x[s:s + 16]), w[:, s:s + 16])
+    for b in range(3):
+        n_b = w[b].sum()
+        mu = (w[b] @ x) / n_b
+        cov = ((x - mu).T * w[b]) @ (x - mu) / (n_b - 1)
+        mu_f, a = small.replicate_factor(b)
+        np.testing.assert_allclose(mu_f, mu, rtol=1e-12)
+        np.testing.assert_allclose(a.T @ a, cov, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(small.replicate_mean_cov(b)[1], cov, rtol=1e-10, atol=1e-12)
+        ref = rng.normal(size=(200, 48))
+        mu2, s2 = ref.mean(0), np.cov(ref, rowvar=False)
+        direct = fidmod._frechet_with_root(mu, cov, mu2, s2, fidmod._sqrt_psd(s2))
+        # Rank-deficient Σ_b: the D x D route takes square roots of ~1e-13 rounding noise on its zero
+        # eigenvalues (the n x n one has fewer), so the two agree to ~1e-8, not to machine precision.
+        assert fidmod._frechet_factored(mu_f, a, mu2, s2) == pytest.approx(direct, rel=1e-7)
+        assert fidmod._frechet_factored(mu_f, a, mu2, s2) == pytest.approx(frechet_distance(mu, cov, mu2, s2), rel=1e-7)
+    # Past D samples the kept features fold into sums: the same replicates as if summed from the start.
+    x2 = np.concatenate([x, rng.normal(size=(40, 48))])
+    w2 = np.concatenate([w, rng.poisson(1.0, size=(3, 40)).astype(np.float64)], axis=1)
+    big = FeatureStats(num_replicates=3)
+    for s in range(0, 70, 16):
+        big.append(torch.from_numpy(x2[s:s + 16]), w2[:, s:s + 16])
+    assert big.replicate_factor(0) is None
+    n_b = w2[1].sum()
+    mu = (w2[1] @ x2) / n_b
+    np.testing.assert_allclose(big.replicate_mean_cov(1)[1], ((x2 - mu).T * w2[1]) @ (x2 - mu) / (n_b - 1),
+                               rtol=1e-9, atol=1e-12)
+
+
 def test_kernel_distance_matches_hand_formula():
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(30, 6)), rng.normal(size=(40, 6)) + 0.3

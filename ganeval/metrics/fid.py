@@ -26,7 +26,8 @@ Intervals (over generated samples; the reals are fixed): FID uses a streaming Po
 each generated sample gets B independent Poisson(1) weights (seeded per sample block) and B
 weighted mean/covariance accumulators run alongside the plain one, so no features are ever kept.
 Each replicate's trace term comes from the eigenvalues of sqrt(S_real) S_b sqrt(S_real) (the same
-eigenvalues as S_b S_real; one symmetric eigensolve instead of sqrtm). KID resamples the generated
+eigenvalues as S_b S_real; one symmetric eigensolve instead of sqrtm) or, with fewer generated samples
+than dimensions, from the n x n matrix A_b S_real A_bᵀ, where S_b = A_bᵀ A_b (the same nonzero eigenvalues). KID resamples the generated
 features. Both report value +- 1.96 sd of B = 10 replicates by default (`bootstrap`).
 
 Scale (runner.py): generated and real images are computed in chunks of 16-image blocks, shared out
@@ -142,7 +143,11 @@ class FeatureStats:
     """Float64 running sums for mean/covariance, optional kept features, optional Poisson-bootstrap replicates.
 
     Sums live on the device of the incoming features (a GPU keeps up with its feature net); kept
-    features go to the CPU as float32.
+    features go to the CPU as float32. Replicates: while there are no more samples than feature
+    dimensions, the features and their weights are kept (n x D is then at most the size of one D x D
+    sum) and each replicate's covariance is used in factored form, Σ_b = A_bᵀ A_b with A_b [n, D]
+    (`replicate_factor`), which makes its Fréchet distance an n x n eigenproblem instead of D x D;
+    beyond D samples they are folded into per-replicate sums as usual.
     """
 
     def __init__(self, capture_mean_cov: bool = True, capture_all: bool = False, num_replicates: int = 0):
@@ -153,15 +158,24 @@ class FeatureStats:
         self._s1 = self._s2 = None
         self._rw = self._rs1 = self._rs2 = None
         self._all: list[np.ndarray] = []
+        self._kept: list[torch.Tensor] | None = [] if num_replicates else None   # low-rank regime: x and weights
+        self._kept_w: list[torch.Tensor] = []
 
     def _init(self, dim: int, device) -> None:
         self.dim = dim
         z = lambda *shape: torch.zeros(shape, dtype=torch.float64, device=device)  # noqa: E731
         if self.capture_mean_cov:
             self._s1, self._s2 = z(dim), z(dim, dim)
-        if self.num_replicates:
-            self._rw, self._rs1, self._rs2 = z(self.num_replicates), z(self.num_replicates, dim), \
-                z(self.num_replicates, dim, dim)
+
+    def _fold(self, x: torch.Tensor, bw: torch.Tensor) -> None:
+        if self._rw is None:
+            z = lambda *shape: torch.zeros(shape, dtype=torch.float64, device=x.device)  # noqa: E731
+            self._rw, self._rs1, self._rs2 = z(self.num_replicates), z(self.num_replicates, self.dim), \
+                z(self.num_replicates, self.dim, self.dim)
+        self._rw += bw.sum(dim=1)
+        self._rs1 += bw @ x
+        for b in range(self.num_replicates):
+            self._rs2[b] += (x * bw[b, :, None]).T @ x
 
     @torch.no_grad()
     def append(self, x, boot_weights=None) -> None:
@@ -182,10 +196,14 @@ class FeatureStats:
             self._s2 += x.T @ x
         if self.num_replicates:
             bw = torch.as_tensor(boot_weights).to(x.device, torch.float64)
-            self._rw += bw.sum(dim=1)
-            self._rs1 += bw @ x
-            for b in range(self.num_replicates):
-                self._rs2[b] += (x * bw[b, :, None]).T @ x
+            if self._kept is not None:
+                self._kept.append(x)
+                self._kept_w.append(bw)
+                if self.num > self.dim:   # too many samples for the factored form: fold into sums from now on
+                    self._fold(torch.cat(self._kept), torch.cat(self._kept_w, dim=1))
+                    self._kept, self._kept_w = None, []
+            else:
+                self._fold(x, bw)
 
     @staticmethod
     def _mean_cov(n, s1, s2) -> tuple[np.ndarray, np.ndarray]:
@@ -199,7 +217,23 @@ class FeatureStats:
             raise MetricError(f"need at least 2 samples for a covariance, got {self.num}")
         return self._mean_cov(self.num, self._s1, self._s2)
 
+    def replicate_factor(self, b: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(mu_b, A_b) with Σ_b = A_bᵀ A_b while the features are kept (n <= D), else None.
+
+        Σ_i w_i (x_i - mu_b)(x_i - mu_b)ᵀ = Σ_i w_i x_i x_iᵀ - n_b mu_b mu_bᵀ, so rows
+        sqrt(w_i / (n_b - 1)) (x_i - mu_b) give exactly the replicate's covariance.
+        """
+        if self._kept is None:
+            return None
+        x, w = torch.cat(self._kept).cpu().numpy(), torch.cat(self._kept_w, dim=1)[b].cpu().numpy()
+        n = w.sum()
+        mu = (w @ x) / n
+        return mu, np.sqrt(w / (n - 1))[:, None] * (x - mu)
+
     def replicate_mean_cov(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._kept is not None:
+            mu, a = self.replicate_factor(b)
+            return mu, a.T @ a
         return self._mean_cov(self._rw[b], self._rs1[b], self._rs2[b])
 
     def get_all(self) -> np.ndarray:
@@ -251,6 +285,16 @@ def _frechet_with_root(mu1, sigma1, mu2, sigma2, root2: np.ndarray) -> float:
     vals = np.linalg.eigvalsh((m + m.T) / 2)
     diff = mu1 - mu2
     fd = float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.sqrt(np.clip(vals, 0, None)).sum())
+    return max(fd, 0.0)
+
+
+def _frechet_factored(mu1, a1, mu2, sigma2) -> float:
+    """Fréchet distance with sigma1 = a1ᵀ a1 (a1 [n, D]): tr sqrt(sigma1 sigma2) = sum sqrt(eig(a1 sigma2 a1ᵀ)),
+    the n x n matrix sharing the nonzero eigenvalues of sigma2^(1/2) sigma1 sigma2^(1/2)."""
+    m = a1 @ sigma2 @ a1.T
+    vals = np.linalg.eigvalsh((m + m.T) / 2)
+    diff = mu1 - mu2
+    fd = float(diff @ diff + np.square(a1).sum() + np.trace(sigma2) - 2 * np.sqrt(np.clip(vals, 0, None)).sum())
     return max(fd, 0.0)
 
 
@@ -513,8 +557,12 @@ def fid(G, reference, num_samples: int = 50_000, num_real: int | None = None, xf
             value = frechet_distance(mu, sigma, ref.mu, ref.sigma)
         ci = (float("nan"), float("nan"))
         if bootstrap > 1:
-            root = _reference_root(ref.sigma, settings["reference"])
-            reps = [_frechet_with_root(*fs.replicate_mean_cov(b), ref.mu, ref.sigma, root) for b in range(bootstrap)]
+            reps = []
+            for b in range(bootstrap):
+                factor = fs.replicate_factor(b)    # fewer samples than dimensions: the n x n form
+                reps.append(_frechet_factored(*factor, ref.mu, ref.sigma) if factor is not None else
+                            _frechet_with_root(*fs.replicate_mean_cov(b), ref.mu, ref.sigma,
+                                               _reference_root(ref.sigma, settings["reference"])))
             ci = normal_interval(value, reps)
     row = dict(metric=label, value=value, ci_low=ci[0], ci_high=ci[1],
                ci_method=f"poisson-bootstrap({bootstrap}) over generated, normal" if bootstrap > 1 else None,
