@@ -147,3 +147,12 @@ def test_wide_table_notes_w_columns_of_models_without_w():
     wide = wide_table(pd.DataFrame(rows), ["ls"])
     assert wide.loc["a", "ls_w"] == "5 [4, 6]" and wide.loc["b", "ls_z"] == "12 [11, 13]"
     assert wide.loc["b", "ls_w"] == "n/a: no W space"
+
+
+def test_depth_plot_puts_z_and_w_of_a_metric_on_one_panel():
+    from ganeval.report.plots import _panel
+
+    assert _panel("ppl_zfull_synth", "z") == _panel("ppl_wfull_synth", "w") == "ppl_full_synth"
+    assert _panel("ppl_zend", "z") == _panel("ppl_wend", "w") == "ppl_end"
+    assert _panel("ls_z", "z") == _panel("ls_w", "w") == "ls"
+    assert _panel("fd_synth", None) == "fd_synth" and _panel("fid50k_full", None) == "fid50k_full"

@@ -24,10 +24,12 @@ xflip, whether features are kept), written atomically.
 
 Intervals (over generated samples; the reals are fixed): FID uses a streaming Poisson bootstrap:
 each generated sample gets B independent Poisson(1) weights (seeded per sample block) and B
-weighted mean/covariance accumulators run alongside the plain one, so no features are ever kept.
+weighted mean/covariance accumulators run alongside the plain one, so no features are kept (below
+D samples the features and weights are kept instead: no more memory than one D x D sum).
 Each replicate's trace term comes from the eigenvalues of sqrt(S_real) S_b sqrt(S_real) (the same
-eigenvalues as S_b S_real; one symmetric eigensolve instead of sqrtm) or, with fewer generated samples
-than dimensions, from the n x n matrix A_b S_real A_bᵀ, where S_b = A_bᵀ A_b (the same nonzero eigenvalues). KID resamples the generated
+eigenvalues as S_b S_real; one symmetric eigensolve instead of sqrtm) or, with fewer generated
+samples than dimensions, from the n x n matrix A_b S_real A_bᵀ, where S_b = A_bᵀ A_b (the same
+nonzero eigenvalues). KID resamples the generated
 features. Both report value +- 1.96 sd of B = 10 replicates by default (`bootstrap`).
 
 Scale (runner.py): generated and real images are computed in chunks of 16-image blocks, shared out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -36,29 +37,40 @@ def _err(sub: pd.DataFrame):
     return np.vstack([lo, hi])
 
 
+def _panel(column: str, space) -> str:
+    """The panel a number goes on: Z and W versions of one metric share it (ppl_zfull, ppl_wfull -> ppl_full)."""
+    if space not in ("z", "w"):
+        return column
+    return re.sub(rf"_{space}(?=full|end|_|$)", "_", column, count=1).replace("__", "_").rstrip("_")
+
+
 def metric_vs_depth(summary: pd.DataFrame, path: Path) -> Path | None:
-    """One panel per metric column: value vs mapping depth with 95% error bars, one marker per checkpoint."""
-    df = summary.dropna(subset=["value", "mapping_depth"])
+    """One panel per metric: value vs mapping depth with 95% error bars; Z (dashed) and W (solid) side by side."""
+    df = summary.dropna(subset=["value", "mapping_depth"]).copy()
     if df.empty:
         return None
     plt = _plt()
-    metrics = list(dict.fromkeys(df["column"]))
+    space = df["space"] if "space" in df.columns else pd.Series(None, index=df.index)
+    df["panel"] = [_panel(c, sp) for c, sp in zip(df["column"], space)]
+    df["series_space"] = space.where(space.isin(["z", "w"]), "")
+    metrics = list(dict.fromkeys(df["panel"]))
     cols = min(3, len(metrics))
     rows = math.ceil(len(metrics) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
     for ax, m in zip(axes.flat, metrics):
-        sub = df[df["column"] == m]
-        for arch, g in sub.groupby("arch", sort=False):
+        sub = df[df["panel"] == m]
+        for (arch, sp), g in sub.groupby(["arch", "series_space"], sort=False):
             g = g.sort_values("mapping_depth")
-            ax.errorbar(g["mapping_depth"], g["value"], yerr=_err(g), marker="o", capsize=3, label=arch)
-        ax.set_title(m, fontsize=10)
+            ax.errorbar(g["mapping_depth"], g["value"], yerr=_err(g), marker="o", capsize=3,
+                        linestyle="--" if sp == "z" else "-", label=f"{arch} {sp.upper()}".strip())
+        ax.set_title(m + (" (Z dashed, W solid)" if sub["series_space"].nunique() > 1 else ""), fontsize=10)
         ax.set_xlabel("mapping depth")
         ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
         if m.startswith("ls"):
             ax.set_yscale("log")
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
 
