@@ -34,7 +34,7 @@ from ganeval.generate import generate_images, z_from_seeds
 from ganeval.images import save_image_grid
 
 HARDWARE = ("2-core CPU (shared with other jobs), no GPU; the 5 runs trained in parallel, 1 thread each; "
-            "second sitting at nice 19 beside interactive work")
+            "later sittings at nice 19 beside interactive work")
 # What the samples look like at the bundled kimg (set from the grids when the bundle is rebuilt).
 QUALITY_NOTE = ("**the samples are not yet recognisable faces** (head-shaped blobs with skin and hair colours) and "
                 "the attribute frequencies below are far from the data's. They exercise every metric and report "
@@ -119,8 +119,8 @@ def training_command(name: str) -> str:
         d = re.match(r"stylegan-map(\d+)$", name).group(1)
         args = f"--arch stylegan --mapping-depth {d} --w-dim 128 --style-mixing 0.9 {common} --name {name}"
     return (f"OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 ganeval train {args}\n"
-            f"# stopped at 12-14 kimg by the time box, then continued exactly (second sitting):\n"
-            f"OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 nice -n 19 ganeval train --resume <first run dir> "
+            f"# stopped by the time box at 12-14 kimg, then continued exactly in later sittings (same options):\n"
+            f"OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 nice -n 19 ganeval train --resume <previous run dir> "
             f"--kimg 200 --snap 1 --keep 0 --out /tmp/ge_runs --name {name}")
 
 
@@ -303,7 +303,7 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
         f"{kind}, 64×64, trained on the synthfaces benchmark (`synthfaces:70000?res=64`) with `ganeval train`.",
         "One of the five generators of the mapping-depth study (StyleGAN Table 4 at toy scale): all five were",
         "trained with identical settings except the architecture / mapping depth. They are small and trained",
-        f"briefly ({res['kimg']:g} kimg, {res['wall_time_s'] / 3600:.1f} h of training over two sittings on a "
+        f"briefly ({res['kimg']:g} kimg, {res['wall_time_s'] / 3600:.1f} h of training over three sittings on a "
         "shared 2-core CPU, no GPU):",
         QUALITY_NOTE, "",
         "| | |", "|---|---|",

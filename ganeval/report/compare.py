@@ -220,7 +220,7 @@ def _load_entry(ckpt, given: str | None, device) -> _Entry:
 
 
 def _run_unit(G, ckpt_hash, preset: str, options: dict, cache: bool):
-    """One number-producing run -> (df, distances, None) or (None, None, error message)."""
+    """One number-producing run -> (df, distances, None) or (None, None, (error message, seconds))."""
     t0 = time.time()
     try:
         df, dist = _cached_run(ckpt_hash, preset, G, options, cache)
@@ -244,10 +244,12 @@ def _worker_init(threads: int) -> None:
 
 
 def _worker_unit(ckpt, device, preset: str, options: dict, cache: bool):
-    key = ckpt if isinstance(ckpt, (str, os.PathLike)) else id(ckpt)
-    if key not in _WORKER_MODELS:
-        _WORKER_MODELS[key] = _load_entry(ckpt, None, device)
-    entry = _WORKER_MODELS[key]
+    if not isinstance(ckpt, (str, os.PathLike)):   # a module (API use) arrives pickled with every unit
+        entry = _load_entry(ckpt, None, device)
+    else:
+        if str(ckpt) not in _WORKER_MODELS:
+            _WORKER_MODELS[str(ckpt)] = _load_entry(ckpt, None, device)
+        entry = _WORKER_MODELS[str(ckpt)]
     return _run_unit(entry.G, entry.ckpt_hash, preset, options, cache)
 
 
