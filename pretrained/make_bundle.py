@@ -35,10 +35,20 @@ from ganeval.images import save_image_grid
 
 HARDWARE = ("2-core CPU (shared with other jobs), no GPU; the 5 runs trained in parallel, 1 thread each; "
             "later sittings at nice 19 beside interactive work")
-# What the samples look like at the bundled kimg (set from the grids when the bundle is rebuilt).
-QUALITY_NOTE = ("**the samples are not yet recognisable faces** (head-shaped blobs with skin and hair colours) and "
-                "the attribute frequencies below are far from the data's. They exercise every metric and report "
-                "end to end; they are not models to draw conclusions from.")
+# What the samples look like at the bundled kimg (written from the grids when the bundle was rebuilt).
+QUALITY_NOTES = {
+    "pggan": "the samples are recognisable cartoon faces (skin, hair, eyes, mouth, clothes), still blurry and "
+             "with colour-noise backgrounds",
+    "stylegan-map8": "the samples are face-shaped (head, hair, shoulders, a dark eye region) but their skin is a "
+                     "blotchy noise texture; not yet clean faces",
+    "stylegan-map2": "the samples are face-shaped (head, hair, shoulders, eye region) with blotchy, noisy skin; "
+                     "not yet clean faces",
+    "stylegan-map1": "the samples are face-shaped (head, hair, eye region) with blotchy, noisy skin; not yet "
+                     "clean faces",
+    "stylegan-map0": "the samples are head-shaped blobs with hair colours and noisy texture; not faces yet",
+}
+QUALITY_TAIL = ("They exercise every metric and report end to end; their numbers describe these models, not "
+                "StyleGAN at convergence.")
 RESUME = "/tmp/ge_runs/resume.sh"
 HALF_TOLERANCE = 1e-3
 GRID_SEEDS = list(range(32))
@@ -138,9 +148,19 @@ def main():
     ap.add_argument("--prepare", action="store_true")
     ap.add_argument("--readme-only", action="store_true", help="rebuild README.md from <runs>/bundle-*.json")
     ap.add_argument("--only", default=None, help="comma-separated run names")
+    ap.add_argument("--cards-only", action="store_true", help="rewrite cards + README from <runs>/bundle-*.json")
     args = ap.parse_args()
     torch.set_num_threads(2)
     out = Path(args.out)
+    if args.cards_only:   # rewrite cards and README from <runs>/bundle-*.json (no recomputation)
+        from ganeval.attributes import NVIDIA_ATTRS
+
+        runs = {re.sub(r"^\d{5}-", "", p.name): p for p in sorted(Path(args.runs).glob("[0-9][0-9][0-9][0-9][0-9]-*"))}
+        for f in sorted(Path(args.runs).glob("bundle-*.json")):
+            res = json.loads(f.read_text())
+            name = res["model"].removeprefix("synthfaces-")
+            write_card(out, res, stats_at(runs[name], res["kimg"]), attr_names=list(NVIDIA_ATTRS), args=args)
+        args.readme_only = True
     if args.readme_only:
         results = {}
         for f in sorted(Path(args.runs).glob("bundle-*.json")):
@@ -305,7 +325,8 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
         "trained with identical settings except the architecture / mapping depth. They are small and trained",
         f"briefly ({res['kimg']:g} kimg, {res['wall_time_s'] / 3600:.1f} h of training over three sittings on a "
         "shared 2-core CPU, no GPU):",
-        QUALITY_NOTE, "",
+        f"**{QUALITY_NOTES.get(res['model'].removeprefix('synthfaces-'), 'see the samples below')}.** "
+        + QUALITY_TAIL, "",
         "| | |", "|---|---|",
         f"| file | `{model}.pt` (G_ema only, ganeval native format, {res['size'] / 1e6:.2f} MB, "
         f"{'float16' if res['half'] else 'float32'}) |",
@@ -357,7 +378,8 @@ def write_readme(out: Path, results: dict, args) -> None:
         "Small generators trained with `ganeval train` on the synthfaces benchmark (64×64) for the mapping-depth",
         "study (StyleGAN paper Table 4 at toy scale) and the embedded demo. All five share every training",
         "setting except the architecture / mapping depth, were trained in parallel on a shared 2-core CPU and",
-        "stopped at the same kimg. **They are undertrained: samples are not yet recognisable faces**; use them to",
+        "stopped at the same kimg. **They are undertrained**: the PGGAN draws recognisable cartoon faces, the",
+        "StyleGANs face-shaped images with noisy skin (mapping depth 0: blobs); use them to",
         "exercise the metrics and reports, not to draw conclusions. Load one by name:",
         "`ganeval.load_generator('synthfaces-stylegan-map8')`,",
         "`ganeval info synthfaces-stylegan-map8` (prints the card).", "",

@@ -70,13 +70,16 @@ def test_info_prints_the_card():
     assert "## Training command" in r.output
 
 
-# Target: mean |frequency difference| < 0.15. The current files (12 kimg of CPU training) do not reach it:
-# measured 0.177 (pggan) to 0.201 (map0, map1) on 1000 samples, where answering "absent" for every attribute
-# would score 0.231. Expected to fail until the models are trained longer; strict=False so a retrained,
-# passing set shows up as XPASS.
+# Target: mean |frequency difference| < 0.15 (answering "absent" for every attribute would score 0.231).
+# At 38 kimg of CPU training (pretrained/README.md, 2000 samples) PGGAN 0.100 and mapping depth 0 0.140
+# reach it; mapping depths 1, 2 and 8 (0.173-0.179) do not yet: expected failures until they are trained
+# longer (strict=False, so a retrained, passing model shows up as XPASS).
+_NOT_YET = pytest.mark.xfail(reason="undertrained at 38 kimg: attribute MAD 0.17-0.18 > 0.15", strict=False)
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(reason="bundled generators undertrained (12 kimg): attribute MAD 0.18-0.20 > 0.15", strict=False)
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_NOT_YET) if n.endswith(("map1", "map2", "map8")) else n
+                                  for n in MODELS])
 def test_attribute_frequencies_close_to_data(name):
     """The bundled classifiers find attributes in generated samples about as often as in the training data."""
     from ganeval.data import open_dataset
