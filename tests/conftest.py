@@ -4,6 +4,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import atexit  # noqa: E402
+import importlib  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
@@ -30,3 +31,15 @@ def _isolated_caches(monkeypatch):
     for k, v in _ENV.items():
         monkeypatch.setenv(k, v)
     yield
+
+
+@pytest.fixture
+def test_fd():
+    """A cheap 12-d feature net registered as 'test-fd' (rows named fd_test...)."""
+    from _metrics_helpers import TinyFeatures
+
+    fidmod = importlib.import_module("ganeval.metrics.fid")   # `ganeval.metrics.fid` is also the function
+    fidmod.register_feature_net("test-fd", lambda device: TinyFeatures().to(device), short="test")
+    yield "test-fd"
+    fidmod.FEATURE_NETS.pop("test-fd")
+    fidmod.SHORT_NAMES.pop("test-fd")

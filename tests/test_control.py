@@ -331,16 +331,22 @@ def test_steering_baseline_rows(trained):
     assert (eff.value > 0).all()     # moving along +n raises the attribute's probability
 
 
-def test_report_section(trained, tmp_path):
+def _with_quick_encoders(trained, tmp_path):
+    """(snapshot, copy of it with 5-step encoders fitted to random targets, classifier path)."""
     from ganeval.control.encoders import save_with_encoders
-    from ganeval.control.report import control_section, has_encoders
 
     run_dir, clf_path = trained
     snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]
     G, _ = load_control(snap, need_encoders=False)
     y = torch.rand(32, 2)
     enc = fit_encoders([p.detach() for p in G.mapping.parts(torch.randn(32, 16))], y, G.control_attrs, steps=5)
-    out = save_with_encoders(snap, tmp_path / "c.pt", enc)
+    return snap, save_with_encoders(snap, tmp_path / "c.pt", enc), clf_path
+
+
+def test_report_section(trained, tmp_path):
+    from ganeval.control.report import control_section, has_encoders
+
+    snap, out, _ = _with_quick_encoders(trained, tmp_path)
     assert has_encoders(out) and not has_encoders(snap)
     sec = control_section(out, tmp_path / "rep", num_samples=16, seeds=range(4))
     assert set(sec["table"].metric) == {"control_accuracy", "control_effect", "control_leakage"}
@@ -349,15 +355,9 @@ def test_report_section(trained, tmp_path):
 
 def test_compare_report_has_gan_control_section(trained, tmp_path):
     """`ganeval compare` on a controlled checkpoint: a GAN-Control section with its table and grids."""
-    from ganeval.control.encoders import save_with_encoders
     from ganeval.report import compare
 
-    run_dir, clf_path = trained
-    snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]
-    G, _ = load_control(snap, need_encoders=False)
-    y = torch.rand(32, 2)
-    enc = fit_encoders([p.detach() for p in G.mapping.parts(torch.randn(32, 16))], y, G.control_attrs, steps=5)
-    ckpt = save_with_encoders(snap, tmp_path / "c.pt", enc)
+    snap, ckpt, clf_path = _with_quick_encoders(trained, tmp_path)
     res = compare([ckpt, snap], ["ppl_zend"], out=tmp_path / "rep", num_samples=8, distance="mse", grids=False,
                   classifiers=str(clf_path), control_samples=16, cache=False)
     assert list(res.control) == [res.wide.index[0]]          # only the checkpoint with encoders

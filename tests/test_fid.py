@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 import torch
-from _metrics_helpers import TinyFeatures, ToyDataset, one_thread, tiny_G
+from _metrics_helpers import ToyDataset, one_thread, tiny_G
 
 from ganeval.errors import ConfigError, MetricError, WeightsNotFoundError
 from ganeval.metrics.fid import (
@@ -25,13 +25,6 @@ fidmod = importlib.import_module("ganeval.metrics.fid")  # `ganeval.metrics.fid`
 _one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
 
 
-@pytest.fixture
-def test_fd():
-    """A cheap 12-d feature net registered as 'test-fd' (rows named fd_test...)."""
-    fidmod.register_feature_net("test-fd", lambda device: TinyFeatures().to(device), short="test")
-    yield "test-fd"
-    fidmod.FEATURE_NETS.pop("test-fd")
-    fidmod.SHORT_NAMES.pop("test-fd")
 
 
 def _random_cov(d, rng):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from _metrics_helpers import TinyClassifiers, TinyFeatures, ToyDataset
+from _metrics_helpers import TinyClassifiers, ToyDataset
 from click.testing import CliRunner
 
 import ganeval
@@ -33,12 +33,6 @@ N = 120  # 8 blocks -> 8 chunks of one block
 
 
 
-@pytest.fixture
-def test_fd():
-    fidmod.register_feature_net("test-fd", lambda device: TinyFeatures().to(device), short="test")
-    yield "test-fd"
-    fidmod.FEATURE_NETS.pop("test-fd")
-    fidmod.SHORT_NAMES.pop("test-fd")
 
 
 def tiny_generator(seed=0):
