@@ -33,26 +33,29 @@ from ganeval.features.attributes import load_classifiers
 from ganeval.generate import generate_images, z_from_seeds
 from ganeval.images import save_image_grid
 
-HARDWARE = ("2-core CPU (shared with other jobs), no GPU; the 5 runs trained in parallel, 1 thread each; "
-            "later sittings at nice 19 beside interactive work")
+HARDWARE = ("one NVIDIA H100 80GB HBM3 (lent for one session), PyTorch 2.11 + CUDA 13, fp32 with TF32 off; "
+            "all seven runs (the five of the mapping-depth study and the GAN-Control pair) at once on the one GPU, "
+            "2 data-loading workers each on its 16-core host")
 # What the samples look like at the bundled kimg (written from the grids when the bundle was rebuilt).
 QUALITY_NOTES = {
-    "pggan": "the samples are recognisable cartoon faces (skin, hair, eyes, mouth, clothes), still blurry and "
-             "with colour-noise backgrounds",
-    "stylegan-map8": "the samples are face-shaped (head, hair, shoulders, a dark eye region) but their skin is a "
-                     "blotchy noise texture; not yet clean faces",
-    "stylegan-map2": "the samples are face-shaped (head, hair, shoulders, eye region) with blotchy, noisy skin; "
-                     "not yet clean faces",
-    "stylegan-map1": "the samples are face-shaped (head, hair, eye region) with blotchy, noisy skin; not yet "
-                     "clean faces",
-    "stylegan-map0": "the samples are head-shaped blobs with hair colours and noisy texture; not faces yet",
+    "pggan": "the samples are recognisable cartoon faces (skin, hair, eyes, mouth, clothes) with some smeared "
+             "features and colour-noise backgrounds",
+    "stylegan-map8": "the samples are recognisable cartoon faces (hair styles and colours, glasses, lipstick, "
+                     "clothes); some have distorted eyes or mouths and speckled hair",
+    "stylegan-map2": "the samples are recognisable cartoon faces; more of them than at depth 8 have distorted "
+                     "features or speckled texture",
+    "stylegan-map1": "the samples are recognisable cartoon faces, several with distorted or doubled features",
+    "stylegan-map0": "the samples are recognisable cartoon faces, several with distorted features and noisy texture",
+    "stylegan2": "the samples are face-shaped (skin, hair, shoulders) with garbled eyes and mouths; not yet clean "
+                 "faces (StyleGAN2 has no progressive growing and got 60 kimg)",
+    "stylegan2-control": "the samples are head-shaped blobs with a speckled texture; not faces yet (60 kimg, and "
+                         "the contrastive loss slows the GAN down at the start)",
 }
-QUALITY_TAIL = ("They exercise every metric and report end to end; their numbers describe these models, not "
-                "StyleGAN at convergence.")
-RESUME = "/tmp/ge_runs/resume.sh"
+QUALITY_TAIL = ("Their numbers describe these small, briefly trained models, not StyleGAN at convergence.")
+CONTROL_EVAL = "control-eval.csv"   # `ganeval control evaluate` rows for the controlled model, in <runs>
 HALF_TOLERANCE = 1e-3
 GRID_SEEDS = list(range(32))
-LAUNCH = "/tmp/ge_runs/launch.sh"
+LAUNCH = Path(__file__).with_name("train_gpu.sh")
 
 
 def sha256(path: Path) -> str:
@@ -120,23 +123,27 @@ def projection_quality(G, model: str, out: Path, num_images: int, steps: int) ->
 
 
 def training_command(name: str) -> str:
-    """The exact `ganeval train` line of launch.sh for this run (variables expanded)."""
+    """The exact `ganeval train` line that train_gpu.sh runs for this model (its variables expanded)."""
     text = Path(LAUNCH).read_text()
-    common = re.search(r"COMMON='([^']*)'", text).group(1)
+    var = {k: " ".join(re.search(rf'^{k}="([^"]*)"', text, re.M).group(1).replace("\\\n", " ").split())
+           for k in ("COMMON", "GROW", "CONTROL")}
+    common = (var["COMMON"].replace("synthfaces:70000?res=64", "'synthfaces:70000?res=64'")
+              .replace("${KIMG:-5000}", "5000").replace("${DEVICE:-cuda}", "cuda").replace("$RUNS", "/tmp/gpu_runs"))
     if name == "pggan":
-        args = f"--arch pggan {common} --name pggan"
-    else:
+        args = f"--arch pggan {var['GROW']}"
+    elif name.startswith("stylegan-map"):
         d = re.match(r"stylegan-map(\d+)$", name).group(1)
-        args = f"--arch stylegan --mapping-depth {d} --w-dim 128 --style-mixing 0.9 {common} --name {name}"
-    return (f"OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 ganeval train {args}\n"
-            f"# stopped by the time box at 12-14 kimg, then continued exactly in later sittings (same options):\n"
-            f"OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 nice -n 19 ganeval train --resume <previous run dir> "
-            f"--kimg 200 --snap 1 --keep 0 --out /tmp/ge_runs --name {name}")
+        args = f"--arch stylegan --mapping-depth {d} --w-dim 128 --style-mixing 0.9 {var['GROW']}"
+    else:
+        args = "--arch stylegan2 --w-dim 128" + (f" {var['CONTROL']}" if name == "stylegan2-control" else "")
+    return (f"OMP_NUM_THREADS=1 ganeval train {args} {common} --name {name}\n"
+            "# all seven started together by `bash pretrained/train_gpu.sh launch`; stopped by the time box "
+            "(26 min), the snapshot taken is the newest kimg every model of its group reached")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", default="/tmp/ge_runs")
+    ap.add_argument("--runs", default="/tmp/gpu_runs")
     ap.add_argument("--kimg", default="auto")
     ap.add_argument("--out", default=str(PRETRAINED_DIR))
     ap.add_argument("--fd-samples", type=int, default=2000)
@@ -231,6 +238,13 @@ def main():
         meta["dtype"] = "float16" if half else "float32"
         path = out / f"{model}.pt"
         ganeval.save_checkpoint(path, G_ema=G, meta=meta, half=half)
+        if G.arch == "stylegan2-control":   # fit the encoders E_k on the bundled weights, store them in the file
+            from ganeval.control.encoders import load_control, save_with_encoders, train_encoders
+
+            G_file, _ = load_control(path, need_encoders=False)
+            enc = train_encoders(G_file, "synthfaces-classifiers", num_samples=2000, steps=500, seed=0, device="cpu")
+            save_with_encoders(path, path, enc)
+            meta["encoder_r2"] = enc.meta["r2"]
         digest = sha256(path)
         Gl = ganeval.load_generator(model if out.resolve() == PRETRAINED_DIR.resolve() else path)
         grid = images(Gl, GRID_SEEDS)
@@ -238,7 +252,8 @@ def main():
 
         res = dict(model=model, kimg=kimg, params=params, wall_time_s=meta["wall_time_s"], sha256=digest,
                    size=path.stat().st_size, half=half, half_diff=half_diff, command=meta["command"],
-                   arch=G.arch, mapping_depth=G.mapping_depth, lod=meta["lod"], fd=None, fd_ci=None, freq=None)
+                   arch=G.arch, mapping_depth=G.mapping_depth, lod=meta["lod"], fd=None, fd_ci=None, freq=None,
+                   encoder_r2=meta.get("encoder_r2"))
         if classifiers is not None:
             gen = images(Gl, list(range(args.attr_samples)))
             gen_detected = detect(classifiers, gen).mean(axis=0)
@@ -314,19 +329,63 @@ def projection_lines(res: dict) -> list[str]:
     ]
 
 
+KINDS = {"pggan": "PGGAN (no mapping network, no W)", "stylegan": "StyleGAN",
+         "stylegan2": "StyleGAN2 (uncontrolled baseline of the GAN-Control pair)",
+         "stylegan2-control": "GAN-Control StyleGAN2 (explicitly disentangled, 6 controlled attributes)"}
+GROUP_TEXT = {
+    False: "One of the five generators of the mapping-depth study (StyleGAN Table 4 at toy scale): all five were "
+           "trained together with identical settings except the architecture / mapping depth, and are bundled at the "
+           "same kimg.",
+    True: "One of the GAN-Control pair: StyleGAN2 with and without `--control` (six attributes with 8-dim z^k / w^k "
+          "sub-vectors, 80 dims for the rest, contrastive loss on the bundled classifiers' embeddings), otherwise "
+          "identical settings, bundled at the same kimg.",
+}
+
+
+def control_lines(res: dict, runs: Path) -> list[str]:
+    """The controllability table of `ganeval control evaluate` (controlled model vs SVM-steered baseline)."""
+    if res["arch"] != "stylegan2-control":
+        return []
+    lines = ["## Control", ""]
+    if res.get("encoder_r2"):
+        lines += ["The file carries control encoders E_k (`ganeval control train`, 2000 samples, 500 steps, seed 0); "
+                  "R² of w^k from y^k: " + ", ".join(f"{a} {v:.2f}" for a, v in res["encoder_r2"].items()) + ".", ""]
+    path = runs / CONTROL_EVAL
+    if not path.is_file():
+        return lines + ["Controllability not measured yet.", ""]
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    n = int(df[df.metric == "control_accuracy"].num_samples.iloc[0])
+    get = {(r.metric, r.control_method, r.attr): r.value for r in df.itertuples()}
+    lines += [
+        f"`ganeval control evaluate {res['model']} --baseline synthfaces-stylegan2 --samples {n} --ls-samples 0`: "
+        f"for each attribute, {n} samples set to 1 and {n} set to 0 through the encoders (the other sub-vectors "
+        "sampled), judged by the bundled classifiers; the baseline is the uncontrolled StyleGAN2 moved along the "
+        "attribute's SVM normal in W. Accuracy = the classifier sees the requested value; leakage = mean |Δp| of "
+        "the other 39 attributes. Caveat: the judge is the classifier set that also gave the training embeddings M_k.",
+        "", "| attribute | accuracy (GAN-Control) | accuracy (SVM steering) | leakage (GAN-Control) "
+        "| leakage (SVM steering) |", "|---|---|---|---|---|"]
+    for a in [*res["encoder_r2"], "ALL"] if res.get("encoder_r2") else ["ALL"]:
+        vals = [get.get((m, meth, a)) for m, meth in [("control_accuracy", "encoders"),
+                                                      ("control_accuracy", "svm-steering"),
+                                                      ("control_leakage", "encoders"),
+                                                      ("control_leakage", "svm-steering")]]
+        lines.append(f"| {'mean' if a == 'ALL' else a} | " + " | ".join("—" if v is None else f"{v:.3f}" for v in vals)
+                     + " |")
+    return lines + [""]
+
+
 def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
     model = res["model"]
-    kind = "PGGAN (no mapping network, no W)" if res["arch"] == "pggan" else \
-        f"StyleGAN, mapping depth {res['mapping_depth']}" + (" (W = normalised Z)" if res["mapping_depth"] == 0 else "")
-    lines = [
-        f"# {model}", "",
-        f"{kind}, 64×64, trained on the synthfaces benchmark (`synthfaces:70000?res=64`) with `ganeval train`.",
-        "One of the five generators of the mapping-depth study (StyleGAN Table 4 at toy scale): all five were",
-        "trained with identical settings except the architecture / mapping depth. They are small and trained",
-        f"briefly ({res['kimg']:g} kimg, {res['wall_time_s'] / 3600:.1f} h of training over three sittings on a "
-        "shared 2-core CPU, no GPU):",
-        f"**{QUALITY_NOTES.get(res['model'].removeprefix('synthfaces-'), 'see the samples below')}.** "
-        + QUALITY_TAIL, "",
+    name = model.removeprefix("synthfaces-")
+    lines = [f"# {model}", "", f"{KINDS.get(res['arch'], res['arch'])}" + (
+        f", mapping depth {res['mapping_depth']}" + (" (W = normalised Z)" if res["mapping_depth"] == 0 else "")
+        if res["arch"] == "stylegan" else "") + ", 64×64, trained on the synthfaces benchmark "
+        "(`synthfaces:70000?res=64`) with `ganeval train`.", GROUP_TEXT[res["arch"] == "stylegan2" or
+                                                                          res["arch"] == "stylegan2-control"],
+        f"{res['kimg']:g} kimg in {res['wall_time_s'] / 60:.0f} min on one GPU (time-boxed, see the hardware row): "
+        f"**{QUALITY_NOTES.get(name, 'see the samples below')}.** " + QUALITY_TAIL, "",
         "| | |", "|---|---|",
         f"| file | `{model}.pt` (G_ema only, ganeval native format, {res['size'] / 1e6:.2f} MB, "
         f"{'float16' if res['half'] else 'float32'}) |",
@@ -348,7 +407,7 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
         f"`ganeval generate {model} --seeds 0-31 --nrow 8 --out {model}.png` (psi 1, const noise, uncurated).", "",
         "## Synthfaces-FD", "", f"{protocol(args)}: **{fd_text(res)}**.", "",
         "## Projection of held-out faces", "",
-    ] + projection_lines(res) + [
+    ] + projection_lines(res) + control_lines(res, Path(args.runs)) + [
         "## Attribute frequencies", "",
     ]
     if res["freq"] is None:
@@ -375,14 +434,15 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
 def write_readme(out: Path, results: dict, args) -> None:
     lines = [
         "# Bundled models", "",
-        "Small generators trained with `ganeval train` on the synthfaces benchmark (64×64) for the mapping-depth",
-        "study (StyleGAN paper Table 4 at toy scale) and the embedded demo. All five share every training",
-        "setting except the architecture / mapping depth, were trained in parallel on a shared 2-core CPU and",
-        "stopped at the same kimg. **They are undertrained**: the PGGAN draws recognisable cartoon faces, the",
-        "StyleGANs face-shaped images with noisy skin (mapping depth 0: blobs); use them to",
-        "exercise the metrics and reports, not to draw conclusions. Load one by name:",
-        "`ganeval.load_generator('synthfaces-stylegan-map8')`,",
-        "`ganeval info synthfaces-stylegan-map8` (prints the card).", "",
+        "Small generators trained with `ganeval train` on the synthfaces benchmark (64×64): the five of the",
+        "mapping-depth study (StyleGAN paper Table 4 at toy scale; identical settings except the architecture /",
+        "mapping depth) and the GAN-Control pair (StyleGAN2 with and without six controlled attributes). All seven",
+        "were trained at once on one lent H100 GPU for 26 minutes (`train_gpu.sh`); each group is bundled at the",
+        "newest kimg all its members reached: 380 kimg for the study, 60 kimg for the GAN-Control pair (the",
+        "controlled model is about 2x slower per kimg than its baseline). The study models draw recognisable",
+        "cartoon faces with some distorted features; the GAN-Control pair is undertrained (see the cards). Load",
+        "one by name: `ganeval.load_generator('synthfaces-stylegan-map8')`, `ganeval info synthfaces-stylegan-map8`",
+        "(prints the card).", "",
         f"synthfaces-FD: {protocol(args)}. Lower is better; the interval is a Poisson bootstrap over the",
         "generated samples. Attribute MAD: mean over the 40 attributes of |generated − data| positive rate,",
         f"both detected by the bundled classifiers on {args.attr_samples} images.", "",

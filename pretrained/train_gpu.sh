@@ -1,0 +1,52 @@
+#!/bin/bash
+# Train the bundled synthfaces generators on one GPU, all seven at once (the exact commands behind the cards).
+#   bash pretrained/train_gpu.sh launch          start the runs in the background (setsid), under $RUNS
+#   bash pretrained/train_gpu.sh wait SECONDS    print progress every minute for SECONDS
+#   bash pretrained/train_gpu.sh export DIR      stop nothing; write G_ema-only copies of the newest snapshot
+#                                                common to each group, stats and logs, into DIR
+# Every run is time-boxed by whoever calls `wait`; make_bundle.py takes the largest kimg all runs of a group reached.
+set -u
+RUNS=${RUNS:-/tmp/gpu_runs}
+PY=${PY:-python3}
+# Identical for every model: data, sizes, minibatch 32 at every resolution, logistic loss + R1 (gamma 1), lr 0.002.
+COMMON="--data synthfaces:70000?res=64 --z-dim 128 --channel-base 1024 --channel-max 128 --batch 32 \
+--loss logistic --lr 0.002 --r1-gamma 1 --kimg ${KIMG:-5000} --tick 4 --snap 20 --keep 0 --seed 0 \
+--workers 2 --device ${DEVICE:-cuda} --out $RUNS"
+# The mapping-depth study (StyleGAN paper Table 4): progressive growing from 8x8, 10 kimg per level and fade.
+GROW="--batch-dict 8:32,16:32,32:32,64:32 --start-res 8 --lod-kimg 10 --fade-kimg 10 --r1-interval 4"
+# GAN-Control on StyleGAN2: six attributes with 8-dim sub-vectors each, 80 dims for the rest.
+CONTROL="--control male,smiling,eyeglasses,blond-hair,wearing-hat,young --control-dims 8,8,8,8,8,8,80 \
+--control-tau 0.2,0.6"
+
+run() {   # name, args...
+  local name=$1; shift
+  OMP_NUM_THREADS=1 setsid nohup $PY -m ganeval train "$@" $COMMON --name "$name" ${DRY:-} \
+    > "$RUNS/$name.log" 2>&1 < /dev/null &
+}
+
+case "${1:-}" in
+launch)
+  mkdir -p "$RUNS"
+  for d in 0 1 2 8; do
+    run stylegan-map$d --arch stylegan --mapping-depth $d --w-dim 128 --style-mixing 0.9 $GROW
+  done
+  run pggan --arch pggan $GROW
+  run stylegan2 --arch stylegan2 --w-dim 128
+  run stylegan2-control --arch stylegan2 --w-dim 128 $CONTROL
+  ;;
+wait)
+  end=$(( $(date +%s) + ${2:-60} ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    sleep $(( end - $(date +%s) < 60 ? end - $(date +%s) : 60 ))
+    echo "== $(date +%T)"
+    for f in "$RUNS"/*.log; do printf '%-20s %s\n' "$(basename "$f" .log)" "$(grep -E '^tick|Error|error' "$f" | tail -1 | cut -c1-150)"; done
+    if grep -l Traceback "$RUNS"/*.log; then tail -n 25 $(grep -l Traceback "$RUNS"/*.log); exit 1; fi
+  done
+  nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
+  ;;
+export)
+  $PY pretrained/export_runs.py "$RUNS" "${2:?export DIR}"
+  ;;
+*)
+  echo "usage: $0 launch|wait SECONDS|export DIR" >&2; exit 2 ;;
+esac
