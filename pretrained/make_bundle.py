@@ -1,12 +1,19 @@
-"""Package the mapping-depth-study runs as bundled generators: G_ema file, sample grid, model card, README.
+"""Package training runs as bundled generators: G_ema file, sample grid, model card, README.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python pretrained/make_bundle.py --runs /tmp/ge_runs --kimg auto
+The current bundle, from the runs of `train_gpu.sh` brought back by `export_runs.py` into /tmp/gpu_runs:
 
-For every run directory `<runs>/NNNNN-<name>/` it takes the snapshot at the common kimg (the largest
-kimg every run has a snapshot for, or --kimg), writes `pretrained/synthfaces-<name>.pt` (G_ema only,
-ganeval native format), `synthfaces-<name>.png` (8 x 4 uncurated samples, seeds 0-31, psi 1, const
-noise), and `synthfaces-<name>.md` (command, kimg, wall time, hardware, synthfaces-FD, attribute
-frequencies, sha256), then `pretrained/README.md` with one table over all models.
+    python pretrained/make_bundle.py --kimg 380 --only stylegan-map0,stylegan-map1,stylegan-map2,stylegan-map8,pggan
+    python pretrained/make_bundle.py --kimg 60 --only stylegan2,stylegan2-control
+    ganeval control evaluate synthfaces-stylegan2-control --baseline synthfaces-stylegan2 --samples 500 \
+        --ls-samples 0 --out /tmp/gpu_runs/control-eval.csv
+    python pretrained/make_bundle.py --cards-only          # cards (with the control table) + README.md
+
+For every selected run directory `<runs>/NNNNN-<name>/` it takes the snapshot at --kimg (auto: the
+largest kimg every selected run has a snapshot for), writes `pretrained/synthfaces-<name>.pt` (G_ema
+only, ganeval native format; a GAN-Control model also gets its encoders E_k, fitted on the bundled
+weights), `synthfaces-<name>.png` (8 x 4 uncurated samples, seeds 0-31, psi 1, const noise), and
+`synthfaces-<name>.md` (command, kimg, wall time, hardware, synthfaces-FD, attribute frequencies,
+projection quality, sha256), then, without --only, `pretrained/README.md` with one table over all models.
 
 Same protocol for every model: fd_synth with --fd-samples generated (seed 0) against all of
 --fd-reference; attribute frequencies from --attr-samples generated images (seeds 0..N-1, psi 1,
@@ -182,6 +189,8 @@ def main():
         runs = {k: v for k, v in runs.items() if k in args.only.split(",")}
     if args.kimg == "auto":
         common = set.intersection(*(set(snapshots(r)) for r in runs.values()))
+        if not common:
+            raise SystemExit("the runs share no snapshot kimg: pick a group with --only, or give --kimg")
         kimg = max(common)
     else:
         kimg = round(float(args.kimg), 3)
@@ -382,8 +391,8 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
     lines = [f"# {model}", "", f"{KINDS.get(res['arch'], res['arch'])}" + (
         f", mapping depth {res['mapping_depth']}" + (" (W = normalised Z)" if res["mapping_depth"] == 0 else "")
         if res["arch"] == "stylegan" else "") + ", 64×64, trained on the synthfaces benchmark "
-        "(`synthfaces:70000?res=64`) with `ganeval train`.", GROUP_TEXT[res["arch"] == "stylegan2" or
-                                                                          res["arch"] == "stylegan2-control"],
+        "(`synthfaces:70000?res=64`) with `ganeval train`.",
+        GROUP_TEXT[res["arch"] in ("stylegan2", "stylegan2-control")],
         f"{res['kimg']:g} kimg in {res['wall_time_s'] / 60:.0f} min on one GPU (time-boxed, see the hardware row): "
         f"**{QUALITY_NOTES.get(name, 'see the samples below')}.** " + QUALITY_TAIL, "",
         "| | |", "|---|---|",
