@@ -180,7 +180,8 @@ def main():
         for f in sorted(Path(args.runs).glob("bundle-*.json")):
             res = json.loads(f.read_text())
             results[res["model"]] = res
-        order = {f"synthfaces-stylegan-map{d}": d for d in range(9)}
+        order = {**{f"synthfaces-stylegan-map{d}": d for d in range(9)}, "synthfaces-pggan": 9,
+                 "synthfaces-stylegan2": 10, "synthfaces-stylegan2-control": 11}
         write_readme(out, dict(sorted(results.items(), key=lambda kv: order.get(kv[0], 99))), args)
         return
     runs = {re.sub(r"^\d{5}-", "", p.name): p for p in sorted(Path(args.runs).glob("[0-9][0-9][0-9][0-9][0-9]-*"))
