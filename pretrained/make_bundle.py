@@ -55,8 +55,8 @@ QUALITY_NOTES = {
     "stylegan-map0": "the samples are recognisable cartoon faces, several with distorted features and noisy texture",
     "stylegan2": "the samples are face-shaped (skin, hair, shoulders) with garbled eyes and mouths; not yet clean "
                  "faces (StyleGAN2 has no progressive growing and got 60 kimg)",
-    "stylegan2-control": "the samples are head-shaped blobs with a speckled texture; not faces yet (60 kimg, and "
-                         "the contrastive loss slows the GAN down at the start)",
+    "stylegan2-control": "the samples are head-shaped blobs with a speckled texture; not faces yet (60 kimg; at "
+                         "equal kimg it lags its uncontrolled twin)",
 }
 QUALITY_TAIL = ("Their numbers describe these small, briefly trained models, not StyleGAN at convergence.")
 CONTROL_EVAL = "control-eval.csv"   # `ganeval control evaluate` rows for the controlled model, in <runs>
