@@ -1,6 +1,7 @@
 #!/bin/bash
 # Train the bundled synthfaces generators on one GPU, all seven at once (the exact commands behind the cards).
-#   bash pretrained/train_gpu.sh launch          start the runs in the background (setsid), under $RUNS
+#   bash pretrained/train_gpu.sh launch [NAME..] start the runs (all seven, or the named ones) in the background
+#                                                (setsid), under $RUNS
 #   bash pretrained/train_gpu.sh wait SECONDS    print progress every minute for SECONDS
 #   bash pretrained/train_gpu.sh export DIR      stop nothing; write G_ema-only copies of the newest snapshot
 #                                                common to each group, stats and logs, into DIR
@@ -20,12 +21,14 @@ CONTROL="--control male,smiling,eyeglasses,blond-hair,wearing-hat,young --contro
 
 run() {   # name, args...
   local name=$1; shift
+  if [ ${#ONLY[@]} -gt 0 ] && [[ " ${ONLY[*]} " != *" $name "* ]]; then return; fi
   OMP_NUM_THREADS=1 setsid nohup $PY -m ganeval train "$@" $COMMON --name "$name" ${DRY:-} \
     > "$RUNS/$name.log" 2>&1 < /dev/null &
 }
 
 case "${1:-}" in
 launch)
+  ONLY=("${@:2}")
   mkdir -p "$RUNS"
   for d in 0 1 2 8; do
     run stylegan-map$d --arch stylegan --mapping-depth $d --w-dim 128 --style-mixing 0.9 $GROW
