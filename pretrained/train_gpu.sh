@@ -48,7 +48,8 @@ wait)
   nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
   ;;
 export)
-  $PY pretrained/export_runs.py "$RUNS" "${2:?export DIR}"
+  # ganeval from this checkout, installed or not (the GPU machine has no install)
+  PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" $PY pretrained/export_runs.py "$RUNS" "${2:?export DIR}"
   ;;
 *)
   echo "usage: $0 launch|wait SECONDS|export DIR" >&2; exit 2 ;;
