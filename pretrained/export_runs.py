@@ -12,13 +12,13 @@ time from it). One tar per group of at most ~12 MB, so that each fits the device
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import tarfile
 from pathlib import Path
 
 import ganeval
+from ganeval.train.options import run_snapshots, runs_by_name
 
 GROUPS = {"study-a": ["stylegan-map0", "stylegan-map1", "stylegan-map2"],
           "study-b": ["stylegan-map8", "pggan"],
@@ -26,30 +26,22 @@ GROUPS = {"study-a": ["stylegan-map0", "stylegan-map1", "stylegan-map2"],
 COMMON_KIMG = [GROUPS["study-a"] + GROUPS["study-b"], GROUPS["control"]]
 
 
-def snapshots(run: Path) -> dict[float, Path]:
-    out = {}
-    for p in run.glob("network-snapshot-*.pt"):
-        m = re.match(r"network-snapshot-([0-9.]+)\.pt$", p.name)
-        if m:
-            out[round(float(m.group(1)), 3)] = p
-    return out
-
-
 def main(runs: Path, out: Path) -> None:
-    dirs = {re.sub(r"^\d{5}-", "", p.name): p for p in sorted(runs.glob("[0-9][0-9][0-9][0-9][0-9]-*")) if p.is_dir()}
+    dirs = runs_by_name(runs)
+    snaps = {n: run_snapshots(d) for n, d in dirs.items()}
     pick = {}
     for names in COMMON_KIMG:
-        have = [n for n in names if n in dirs and snapshots(dirs[n])]
+        have = [n for n in names if snaps.get(n)]
         if not have:
             continue
-        common = set.intersection(*(set(snapshots(dirs[n])) for n in have))
+        common = set.intersection(*(set(snaps[n]) for n in have))
         for n in have:
-            pick[n] = max(common) if common else max(snapshots(dirs[n]))
+            pick[n] = max(common) if common else max(snaps[n])
     stage = out / "stage"
     for name, kimg in pick.items():
         run, dst = dirs[name], stage / dirs[name].name
         dst.mkdir(parents=True, exist_ok=True)
-        snap = snapshots(run)[kimg]
+        snap = snaps[name][kimg]
         ckpt = ganeval.load_checkpoint(snap)
         ganeval.save_checkpoint(dst / snap.name, G_ema=ckpt.G_ema, meta=dict(ckpt.meta))
         st = snap.stat()
@@ -59,7 +51,7 @@ def main(runs: Path, out: Path) -> None:
                 shutil.copy2(run / f, dst / f)
         if (runs / f"{name}.log").is_file():
             shutil.copy2(runs / f"{name}.log", dst / "log.txt")
-        print(f"{name}: {snap.name} (newest {max(snapshots(run)):g} kimg)", flush=True)
+        print(f"{name}: {snap.name} (newest {max(snaps[name]):g} kimg)", flush=True)
     for group, names in GROUPS.items():
         members = [dirs[n].name for n in names if n in pick]
         if members:

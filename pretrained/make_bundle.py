@@ -39,6 +39,7 @@ from ganeval.checkpoints import PRETRAINED_DIR
 from ganeval.features.attributes import load_classifiers
 from ganeval.generate import generate_images, z_from_seeds
 from ganeval.images import save_image_grid
+from ganeval.train.options import run_snapshots, runs_by_name
 
 HARDWARE = ("one NVIDIA H100 80GB HBM3 (lent for one session), PyTorch 2.11 + CUDA 13, fp32 with TF32 off; "
             "all seven runs (the five of the mapping-depth study and the GAN-Control pair) at once on the one GPU, "
@@ -71,15 +72,6 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def snapshots(run: Path) -> dict[float, Path]:
-    out = {}
-    for p in run.glob("network-snapshot-*.pt"):
-        m = re.match(r"network-snapshot-([0-9.]+)\.pt$", p.name)
-        if m:
-            out[round(float(m.group(1)), 3)] = p
-    return out
 
 
 def stats_at(run: Path, kimg: float) -> dict:
@@ -169,7 +161,7 @@ def main():
     if args.cards_only:   # rewrite cards and README from <runs>/bundle-*.json (no recomputation)
         from ganeval.attributes import NVIDIA_ATTRS
 
-        runs = {re.sub(r"^\d{5}-", "", p.name): p for p in sorted(Path(args.runs).glob("[0-9][0-9][0-9][0-9][0-9]-*"))}
+        runs = runs_by_name(args.runs)
         for f in sorted(Path(args.runs).glob("bundle-*.json")):
             res = json.loads(f.read_text())
             name = res["model"].removeprefix("synthfaces-")
@@ -180,16 +172,15 @@ def main():
         for f in sorted(Path(args.runs).glob("bundle-*.json")):
             res = json.loads(f.read_text())
             results[res["model"]] = res
-        order = {**{f"synthfaces-stylegan-map{d}": d for d in range(9)}, "synthfaces-pggan": 9,
-                 "synthfaces-stylegan2": 10, "synthfaces-stylegan2-control": 11}
-        write_readme(out, dict(sorted(results.items(), key=lambda kv: order.get(kv[0], 99))), args)
+        write_readme(out, results, args)
         return
-    runs = {re.sub(r"^\d{5}-", "", p.name): p for p in sorted(Path(args.runs).glob("[0-9][0-9][0-9][0-9][0-9]-*"))
-            if p.is_dir() and snapshots(p)}
-    if args.only:
-        runs = {k: v for k, v in runs.items() if k in args.only.split(",")}
+    runs = runs_by_name(args.runs)
+    snaps = {name: run_snapshots(run) for name, run in runs.items()}
+    runs = {name: run for name, run in runs.items() if snaps[name] and (not args.only or name in args.only.split(","))}
+    if not runs:
+        raise SystemExit(f"no runs with snapshots under {args.runs}" + (f" named {args.only}" if args.only else ""))
     if args.kimg == "auto":
-        common = set.intersection(*(set(snapshots(r)) for r in runs.values()))
+        common = set.intersection(*(set(snaps[name]) for name in runs))
         if not common:
             raise SystemExit("the runs share no snapshot kimg: pick a group with --only, or give --kimg")
         kimg = max(common)
@@ -228,7 +219,7 @@ def main():
     for name, run in runs.items():
         t0 = time.time()
         model = f"synthfaces-{name}"
-        snap = snapshots(run)[kimg]
+        snap = snaps[name][kimg]
         ckpt = ganeval.load_checkpoint(snap)
         G = ckpt.G_ema.eval()
         stats = stats_at(run, kimg)
@@ -441,7 +432,14 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
     (out / f"{model}.md").write_text("\n".join(lines), encoding="utf-8")
 
 
+# Table order: the study by mapping depth, its PGGAN baseline, then the GAN-Control pair (baseline first).
+README_ORDER = [*(f"synthfaces-stylegan-map{d}" for d in range(9)), "synthfaces-pggan", "synthfaces-stylegan2",
+                "synthfaces-stylegan2-control"]
+
+
 def write_readme(out: Path, results: dict, args) -> None:
+    results = dict(sorted(results.items(), key=lambda kv: README_ORDER.index(kv[0]) if kv[0] in README_ORDER
+                          else len(README_ORDER)))
     lines = [
         "# Bundled models", "",
         "Small generators trained with `ganeval train` on the synthfaces benchmark (64×64): the five of the",

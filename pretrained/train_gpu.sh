@@ -5,7 +5,7 @@
 #   bash pretrained/train_gpu.sh wait SECONDS    print progress every minute for SECONDS
 #   bash pretrained/train_gpu.sh export DIR      stop nothing; write G_ema-only copies of the newest snapshot
 #                                                common to each group, stats and logs, into DIR
-# Every run is time-boxed by whoever calls `wait`; make_bundle.py takes the largest kimg all runs of a group reached.
+# Every run is time-boxed by whoever calls `wait`; `export` takes the largest kimg all runs of a group reached.
 set -u
 RUNS=${RUNS:-/tmp/gpu_runs}
 PY=${PY:-python3}

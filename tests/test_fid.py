@@ -25,8 +25,6 @@ fidmod = importlib.import_module("ganeval.metrics.fid")  # `ganeval.metrics.fid`
 _one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
 
 
-
-
 def _random_cov(d, rng):
     a = rng.normal(size=(d, d))
     return a @ a.T / d + 0.1 * np.eye(d)

@@ -32,9 +32,6 @@ fidmod = importlib.import_module("ganeval.metrics.fid")
 N = 120  # 8 blocks -> 8 chunks of one block
 
 
-
-
-
 def tiny_generator(seed=0):
     torch.manual_seed(seed)
     G = ganeval.build_generator("stylegan2", 16, channel_base=128, channel_max=16, z_dim=16, w_dim=16,

@@ -162,6 +162,7 @@ class FeatureStats:
         self._all: list[np.ndarray] = []
         self._kept: list[torch.Tensor] | None = [] if num_replicates else None   # low-rank regime: x and weights
         self._kept_w: list[torch.Tensor] = []
+        self._kept_np: tuple[np.ndarray, np.ndarray] | None = None
 
     def _init(self, dim: int, device) -> None:
         self.dim = dim
@@ -201,6 +202,7 @@ class FeatureStats:
             if self._kept is not None:
                 self._kept.append(x)
                 self._kept_w.append(bw)
+                self._kept_np = None
                 if self.num > self.dim:   # too many samples for the factored form: fold into sums from now on
                     self._fold(torch.cat(self._kept), torch.cat(self._kept_w, dim=1))
                     self._kept, self._kept_w = None, []
@@ -227,7 +229,9 @@ class FeatureStats:
         """
         if self._kept is None:
             return None
-        x, w = torch.cat(self._kept).cpu().numpy(), torch.cat(self._kept_w, dim=1)[b].cpu().numpy()
+        if self._kept_np is None:   # concatenated once for all B replicates (reset by append)
+            self._kept_np = (torch.cat(self._kept).cpu().numpy(), torch.cat(self._kept_w, dim=1).cpu().numpy())
+        x, w = self._kept_np[0], self._kept_np[1][b]
         n = w.sum()
         mu = (w @ x) / n
         return mu, np.sqrt(w / (n - 1))[:, None] * (x - mu)

@@ -11,11 +11,18 @@ fade_reals), data (the deterministic sample stream).
 from .data import InMemoryDataset, SampleStream
 from .loop import train
 from .loss import GANLoss, gradient_penalty, path_lengths, r1_penalty
-from .options import ARCH_DEFAULTS, TrainingOptions, find_latest_checkpoint, resolve_options
+from .options import (
+    ARCH_DEFAULTS,
+    TrainingOptions,
+    find_latest_checkpoint,
+    resolve_options,
+    run_snapshots,
+    runs_by_name,
+)
 from .schedule import GrowthSchedule, Step, fade_reals
 
 __all__ = [
     "ARCH_DEFAULTS", "GANLoss", "GrowthSchedule", "InMemoryDataset", "SampleStream", "Step", "TrainingOptions",
     "fade_reals", "find_latest_checkpoint", "gradient_penalty", "path_lengths", "r1_penalty", "resolve_options",
-    "train",
+    "run_snapshots", "runs_by_name", "train",
 ]

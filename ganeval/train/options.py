@@ -191,15 +191,31 @@ def stored_options(checkpoint: str | os.PathLike) -> dict:
     return dict(state.get("options") or {}) if isinstance(state, dict) else {}
 
 
+def run_snapshots(run_dir: str | os.PathLike) -> dict[float, Path]:
+    """{kimg: path} of a run directory's network-snapshot-<kimg>.pt files."""
+    out = {}
+    for p in Path(run_dir).glob("network-snapshot-*.pt"):
+        m = re.fullmatch(r"network-snapshot-([0-9.]+)\.pt", p.name)
+        if m:
+            out[round(float(m.group(1)), 3)] = p
+    return out
+
+
+def runs_by_name(root: str | os.PathLike) -> dict[str, Path]:
+    """Run directories under `root` by name (`NNNNN-<name>` -> `<name>`); of runs sharing a name, the newest."""
+    return {re.sub(r"^\d{5}-", "", p.name): p for p in sorted(Path(root).glob("[0-9][0-9][0-9][0-9][0-9]-*"))
+            if p.is_dir()}
+
+
 def find_latest_checkpoint(out: str | os.PathLike) -> Path:
     """The newest network-snapshot-*.pt of the highest-numbered run under `out` that has one."""
     root = Path(out)
     runs = sorted((p for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*") if p.is_dir()), reverse=True) \
         if root.is_dir() else []
     for run in runs:
-        snaps = sorted(run.glob("network-snapshot-*.pt"))
+        snaps = run_snapshots(run)
         if snaps:
-            return snaps[-1]
+            return snaps[max(snaps)]
     raise ConfigError(f"--resume latest: no network-snapshot-*.pt under {root}/")
 
 
@@ -229,10 +245,10 @@ def resolve_options(**given) -> TrainingOptions:
         if resume == "latest":
             resume = str(find_latest_checkpoint(given.get("out", TrainingOptions.out)))
         elif Path(resume).is_dir():   # a run directory: its newest snapshot
-            snaps = sorted(Path(resume).glob("network-snapshot-*.pt"))
+            snaps = run_snapshots(resume)
             if not snaps:
                 raise ConfigError(f"--resume: no network-snapshot-*.pt in {resume}")
-            resume = str(snaps[-1])
+            resume = str(snaps[max(snaps)])
         elif not Path(resume).is_file():
             raise ConfigError(f"--resume: no such checkpoint file '{resume}'")
         given["resume"] = resume
