@@ -358,23 +358,30 @@ def control_lines(res: dict, runs: Path) -> list[str]:
 
     df = pd.read_csv(path)
     n = int(df[df.metric == "control_accuracy"].num_samples.iloc[0])
-    get = {(r.metric, r.control_method, r.attr): r.value for r in df.itertuples()}
+    get = {(r.feature_net, r.metric, r.control_method, r.attr): r.value for r in df.itertuples()}
     lines += [
         f"`ganeval control evaluate {res['model']} --baseline synthfaces-stylegan2 --samples {n} --ls-samples 0`: "
         f"for each attribute, {n} samples set to 1 and {n} set to 0 through the encoders (the other sub-vectors "
-        "sampled), judged by the bundled classifiers; the baseline is the uncontrolled StyleGAN2 moved along the "
-        "attribute's SVM normal in W. Accuracy = the classifier sees the requested value; leakage = mean |Δp| of "
-        "the other 39 attributes. Caveat: the judge is the classifier set that also gave the training embeddings M_k.",
-        "", "| attribute | accuracy (GAN-Control) | accuracy (SVM steering) | leakage (GAN-Control) "
-        "| leakage (SVM steering) |", "|---|---|---|---|---|"]
-    for a in [*res["encoder_r2"], "ALL"] if res.get("encoder_r2") else ["ALL"]:
-        vals = [get.get((m, meth, a)) for m, meth in [("control_accuracy", "encoders"),
-                                                      ("control_accuracy", "svm-steering"),
-                                                      ("control_leakage", "encoders"),
-                                                      ("control_leakage", "svm-steering")]]
-        lines.append(f"| {'mean' if a == 'ALL' else a} | " + " | ".join("—" if v is None else f"{v:.3f}" for v in vals)
-                     + " |")
-    return lines + [""]
+        "sampled); the baseline is the uncontrolled StyleGAN2 moved along the attribute's SVM normal in W (SVMs "
+        "fitted to the training classifiers' labels). Accuracy = the judge sees the requested value; leakage = "
+        "mean |Δp| of the other 39 attributes. Two judges see the same images: the classifier set whose embeddings "
+        "M_k the controlled model was trained against (`synthfaces-classifiers`), and the independent "
+        "`synthfaces-judge` (other faces, other initialisation, wider networks), which the generator never saw.", ""]
+    attrs = [*res["encoder_r2"], "ALL"] if res.get("encoder_r2") else ["ALL"]
+    for net in dict.fromkeys(df.feature_net):
+        who = "training classifiers" if net == "synthfaces-classifiers" else "independent judge"
+        lines += [f"Judged by `{net}` ({who}):", "",
+                  "| attribute | accuracy (GAN-Control) | accuracy (SVM steering) | leakage (GAN-Control) "
+                  "| leakage (SVM steering) |", "|---|---|---|---|---|"]
+        for a in attrs:
+            vals = [get.get((net, m, meth, a)) for m, meth in [("control_accuracy", "encoders"),
+                                                               ("control_accuracy", "svm-steering"),
+                                                               ("control_leakage", "encoders"),
+                                                               ("control_leakage", "svm-steering")]]
+            lines.append(f"| {'mean' if a == 'ALL' else a} | "
+                         + " | ".join("—" if v is None else f"{v:.3f}" for v in vals) + " |")
+        lines.append("")
+    return lines
 
 
 def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
@@ -470,7 +477,9 @@ def write_readme(out: Path, results: dict, args) -> None:
                      f"{res['wall_time_s'] / 60:.0f} min | "
                      f"{res['params']:,} | {fd} | {mad} | {proj} | [card]({m}.md) | [grid]({m}.png) |")
     lines += ["", "`synthfaces-classifiers.pt`: the 40 bundled attribute classifiers (features for synth-fd, "
-              "synth-lpips and separability).", "",
+              "synth-lpips and separability; [card](synthfaces-classifiers.md)); `synthfaces-judge.pt`: a second, "
+              "independent set that judges the GAN-Control model, which was trained against the first "
+              "([card](synthfaces-judge.md)).", "",
               "`make_bundle.py` rebuilds the files, cards and this table from the training runs.", ""]
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
 

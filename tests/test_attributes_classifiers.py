@@ -126,10 +126,30 @@ def test_bundled_factories():
         assert lp.distance(img.float() / 127.5 - 1, img.flip(-1).float() / 127.5 - 1).shape == (2,)
 
 
+@pytest.mark.parametrize("name", ["synthfaces-classifiers", "synthfaces-judge"])
+def test_bundled_sets_match_their_cards(name):
+    """Both bundled sets are there, their sha256 is the card's, and the judge is a different network (other
+    widths, other training faces and seed) from the set GAN-Control generators are trained against."""
+    import hashlib
+    import re
+
+    path = pretrained_dir() / f"{name}.pt"
+    card = (pretrained_dir() / f"{name}.md").read_text(encoding="utf-8")
+    m = re.search(r"\|\s*sha256\s*\|\s*`([0-9a-f]{64})`", card)
+    assert m and hashlib.sha256(path.read_bytes()).hexdigest() == m.group(1)
+    model = load_classifiers(name)
+    assert list(model.attr_names) == list(NVIDIA_ATTRS) and model.resolution == 64
+    if name == "synthfaces-judge":
+        train = load_classifiers("synthfaces-classifiers")
+        assert (model.channels, model.hidden) != (train.channels, train.hidden)
+        assert model.meta["train_data"] != train.meta["train_data"] and model.meta["seed"] != train.meta["seed"]
+
+
 @pytest.mark.slow
-def test_bundled_classifiers_accuracy_on_held_out_faces():
-    """The model card's claim: >= 97 % mean balanced accuracy on unseen faces, no attribute < 90 %."""
-    model = load_classifiers("synthfaces-classifiers")
+@pytest.mark.parametrize("name", ["synthfaces-classifiers", "synthfaces-judge"])
+def test_bundled_classifiers_accuracy_on_held_out_faces(name):
+    """The model cards' claim: >= 97 % mean balanced accuracy on unseen faces, no attribute < 90 %."""
+    model = load_classifiers(name)
     df = evaluate_classifiers(model, open_dataset("synthfaces:10000?res=64&seed=1"))
     per_attr = df[df["attr"] != "mean"]
     assert df["balanced_accuracy"].iloc[-1] >= 0.97

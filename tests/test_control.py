@@ -331,6 +331,47 @@ def test_steering_baseline_rows(trained):
     assert (eff.value > 0).all()     # moving along +n raises the attribute's probability
 
 
+def test_several_judges_see_the_same_images(trained, tmp_path):
+    """Judging with [A, B] gives A's rows exactly as A alone and B's as B alone (the same images, classified by
+    both); the steering baseline fits its SVMs on fit_classifiers' labels whoever judges."""
+    from ganeval.control.metrics import control_metrics, default_judges, steering_metrics
+
+    snap, ckpt, clf_a = _with_quick_encoders(trained, tmp_path)
+    torch.manual_seed(1)
+    clf_b = save_classifiers(AttributeClassifiers(resolution=16, channels=(6, 8), hidden=4), tmp_path / "judge.pt")
+    G, enc = load_control(ckpt)
+    value_cols = ["metric", "attr", "value", "ci_low", "ci_high", "leak_max_attr", "leak_max", "leak_controlled"]
+    both = control_metrics(G, enc, [str(clf_a), str(clf_b)], num_samples=24)
+    assert list(dict.fromkeys(both.feature_net)) == [str(clf_a), str(clf_b)]
+    for clf in (clf_a, clf_b):
+        alone = control_metrics(G, enc, str(clf), num_samples=24)
+        mine = both[both.feature_net == str(clf)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine[value_cols], alone[value_cols])
+        assert (mine.attr == "ALL").sum() == 3        # an ALL row per metric and judge
+    # Judges differ (else the test above could not tell them apart).
+    acc = both[both.metric == "control_leakage"].groupby("feature_net").value.apply(list)
+    assert acc[str(clf_a)] != acc[str(clf_b)]
+
+    torch.manual_seed(0)
+    base = build_generator("stylegan2", 16, z_dim=16, w_dim=16, mapping_depth=2, channel_base=128, channel_max=16)
+    from ganeval.features.attributes import load_classifiers
+
+    ca = load_classifiers(clf_a)
+    with torch.no_grad():
+        p = (ca(base(torch.randn(64, 16), noise_mode="const")) > 0).float().mean(0)
+    attrs = [ca.attr_names[i] for i in torch.argsort((p - 0.5).abs())[:2].tolist()]
+    kw = dict(attrs=attrs, num_fit=96, num_samples=16)
+    steer_both = steering_metrics(base, [str(clf_a), str(clf_b)], fit_classifiers=str(clf_a), **kw)
+    steer_a = steering_metrics(base, str(clf_a), **kw)
+    steer_b = steering_metrics(base, str(clf_b), fit_classifiers=str(clf_a), **kw)
+    for net, alone in ((clf_a, steer_a), (clf_b, steer_b)):
+        mine = steer_both[steer_both.feature_net == str(net)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine[value_cols], alone[value_cols])
+    assert set(steer_both.steer_fit_net) == {str(clf_a)}
+    # Defaults: the training net only, unless it is the bundled set and the bundled judge is there.
+    assert default_judges(snap) == [str(clf_a)]
+
+
 def _with_quick_encoders(trained, tmp_path):
     """(snapshot, copy of it with 5-step encoders fitted to random targets, classifier path)."""
     from ganeval.control.encoders import save_with_encoders

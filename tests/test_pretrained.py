@@ -125,3 +125,13 @@ def test_bundled_control_model_sets_its_attribute(tmp_path):
                                   "--seeds", "0-3", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert out.is_file()
+
+
+def test_bundled_control_model_is_judged_by_an_independent_set_too():
+    """`control evaluate` / the report judge the bundled controlled model by the classifiers it was trained
+    against and by the independent synthfaces-judge, which it never saw."""
+    from ganeval.checkpoints import resolve_path
+    from ganeval.control.metrics import default_judges
+
+    assert default_judges(resolve_path("synthfaces-stylegan2-control")) == ["synthfaces-classifiers",
+                                                                             "synthfaces-judge"]

@@ -85,8 +85,9 @@ def generate_cmd(ckpt, set_values, seeds, psi, noise_mode, nrow, out, device):
 
 @control_group.command("evaluate")
 @click.argument("ckpt")
-@click.option("--classifiers", default=None, metavar="NAME|PATH",
-              help="Attribute classifiers that judge the images [as `control train`].")
+@click.option("--classifiers", default=None, metavar="NAME|PATH[,..]",
+              help="Classifier sets that judge the images, each giving its own rows [the training net, plus the "
+                   "independent synthfaces-judge when the training net is synthfaces-classifiers].")
 @click.option("--samples", type=int, default=1000, show_default=True, help="Samples per attribute and value.")
 @click.option("--ls-samples", type=int, default=2000, show_default=True,
               help="Samples for separability per subspace (0 = skip).")
@@ -103,7 +104,7 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
     import pandas as pd
 
     from ..control.encoders import load_control
-    from ..control.metrics import control_metrics, subspace_ppl, subspace_separability
+    from ..control.metrics import control_metrics, default_judges, subspace_ppl, subspace_separability
 
     if out:
         from ..api import TABLE_FORMATS
@@ -111,24 +112,27 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
         if Path(out).suffix.lower() not in TABLE_FORMATS:
             raise ConfigError(f"cannot write '{out}': use one of {', '.join(TABLE_FORMATS)}")
     G, enc = load_control(ckpt, device=device or "cpu")
-    classifiers = classifiers or _default_classifiers(G.checkpoint_path)
-    dfs = [control_metrics(G, enc, classifiers, num_samples=samples, seed=seed, device=device)]
+    judges = classifiers.split(",") if classifiers else default_judges(G.checkpoint_path)
+    trained_on = _default_classifiers(G.checkpoint_path)
+    dfs = [control_metrics(G, enc, judges, num_samples=samples, seed=seed, device=device)]
     if ls_samples:
-        dfs.append(subspace_separability(G, classifiers, num_samples=ls_samples, seed=seed, device=device))
+        dfs.append(subspace_separability(G, trained_on, num_samples=ls_samples, seed=seed, device=device))
     if ppl_samples:
         dfs.append(subspace_ppl(G, num_samples=ppl_samples, distance=ppl_distance, seed=seed, device=device))
     if baseline:
         from ..checkpoints import load_generator
         from ..control.metrics import steering_metrics
 
-        dfs.append(steering_metrics(load_generator(baseline), classifiers, attrs=list(G.control_attrs),
-                                    num_samples=samples, seed=seed, device=device))
+        # The SVMs learn from the net GAN-Control was trained against: same supervision, same judges.
+        dfs.append(steering_metrics(load_generator(baseline), judges, attrs=list(G.control_attrs),
+                                    num_samples=samples, seed=seed, device=device, fit_classifiers=trained_on))
     df = pd.concat(dfs, ignore_index=True)
     if out:
         from ..api import write_table
 
         write_table(df, out)   # atomically; .csv, .parquet, .json or .jsonl
-    shown = ("metric", "control_method", "attr", "subspace", "space", "value", "ci_low", "ci_high", "leak_controlled")
+    shown = ("metric", "control_method", "feature_net", "attr", "subspace", "space", "value", "ci_low", "ci_high",
+             "leak_controlled")
     cols = [c for c in shown if c in df.columns]
     click.echo(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if out:

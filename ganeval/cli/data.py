@@ -66,19 +66,32 @@ def classifiers_group():
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--split", default="train", show_default=True, help="train | val | test | all.")
+@click.option("--channels", default=None, metavar="C1,C2,..",
+              help="Channels per stride-2 block of each network, one per halving down to 4x4 [4,8,16,32 at 64 px].")
+@click.option("--hidden", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Width of each network's dense layer (the embedding M_k).")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train_cmd(data, resolution, out, steps, epochs, batch, lr, seed, split, device, quiet):
+def train_cmd(data, resolution, out, steps, epochs, batch, lr, seed, split, channels, hidden, device, quiet):
     """Train the 40 classifiers and save them.
 
     \b
       ganeval classifiers train --data synthfaces:30000 --resolution 64 --out clf.pt --steps 6000
       ganeval classifiers train --data ~/data/celeba --resolution 64 --out celeba64.pt --epochs 5
     """
+    from ..errors import ConfigError
     from ..features.attributes import save_classifiers, train_classifiers
 
+    if channels is not None:
+        try:
+            channels = tuple(int(c) for c in channels.split(","))
+        except ValueError:
+            raise ConfigError(f"--channels wants comma-separated integers, got {channels!r}") from None
+        if min(channels) < 1:
+            raise ConfigError(f"--channels must be positive, got {channels}")
     model = train_classifiers(data, resolution=resolution, steps=steps, epochs=epochs, batch=batch, lr=lr,
-                              seed=seed, device=device, split=split, progress=not quiet)
+                              seed=seed, device=device, split=split, channels=channels, hidden=hidden,
+                              progress=not quiet)
     save_classifiers(model, out, meta=model.meta)
     click.echo(f"wrote {out} ({model.meta['steps']} steps on {model.meta['train_images']} images, "
                f"{model.meta['train_time_s']} s)")

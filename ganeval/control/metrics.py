@@ -8,8 +8,14 @@
     control_leakage   mean over the other attributes j ≠ k of |p_j(set 1) - p_j(set 0)|: how much setting k
                       moves what it should not (0 = perfect disentanglement). The row names the worst j.
   plus an 'ALL' row per metric (mean over the controlled attributes).
+  `classifiers` may list several classifier sets ("judges"): every image is judged by each, and each gives
+  its own rows (`feature_net`). A generator trained against classifiers' embeddings can learn to please
+  exactly those networks, so the rows of an independent judge (another set, trained on other faces from
+  another initialisation, e.g. the bundled `synthfaces-judge`) are the ones to trust.
 * `steering_metrics` — the same rows for an uncontrolled generator whose attributes are set by moving w
-  along linear-SVM normals (the usual baseline); `control_method` says which.
+  along linear-SVM normals (the usual baseline); `control_method` says which. The SVMs are fitted to the
+  labels of `fit_classifiers` (by default the first judge): give it the controlled generator's training net,
+  so both methods are supervised by the same network and judged by the same judges.
 * `subspace_separability` — linear separability (ganeval.metrics.separability_from_predictions) of each
   controlled attribute in each subspace z^s / w^s: low conditional entropy in its own subspace and high
   entropy in the others is what GAN-Control's split is for.
@@ -45,6 +51,31 @@ def _net_name(classifiers, clf) -> str:
                                                                                         type(clf).__name__)
 
 
+def _judges(classifiers, device) -> list[tuple[str, torch.nn.Module]]:
+    """(name, loaded classifiers) for one classifier set or a list of them (names, paths or modules)."""
+    many = classifiers if isinstance(classifiers, (list, tuple)) else [classifiers]
+    if not many:
+        raise ConfigError("no attribute classifiers given to judge the images")
+    out = []
+    for c in many:
+        clf = _classifiers(c, device)
+        out.append((_net_name(c, clf), clf))
+    return out
+
+
+def default_judges(ckpt_path) -> list[str]:
+    """The classifiers a controlled checkpoint was trained against (its stored --control-net, else the bundled
+    set), plus the bundled independent judge when that training net is the bundled set."""
+    from ..features.attributes import BUNDLED, pretrained_dir
+    from ..train.options import stored_options
+
+    trained_on = stored_options(ckpt_path).get("control_net") or "synthfaces-classifiers"
+    judges = [trained_on]
+    if trained_on == "synthfaces-classifiers" and (pretrained_dir() / BUNDLED["synthfaces-judge"]).is_file():
+        judges.append("synthfaces-judge")
+    return judges
+
+
 def _subspace_names(G) -> list[str]:
     return list(G.control_attrs) + ["rest"]
 
@@ -59,12 +90,16 @@ def _mean_ci(x: np.ndarray) -> tuple[float, float]:
 
 @torch.no_grad()
 def control_predictions(G, encoders: ControlEncoders, clf, k: int, num_samples: int, seed: int = 0,
-                        truncation_psi: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Classifier probabilities [N, A] of the images with w^k = E_k(0) and with w^k = E_k(1), same other latents."""
+                        truncation_psi: float = 1.0):
+    """Classifier probabilities [N, A] of the images with w^k = E_k(0) and with w^k = E_k(1), same other latents.
+
+    `clf` one classifier set -> (p0, p1); a list of them -> [(p0, p1), ...], all from the same images.
+    """
     from .encoders import controlled_ws
 
+    clfs = clf if isinstance(clf, (list, tuple)) else [clf]
     device = next(G.parameters()).device
-    out = {0: [], 1: []}
+    out = [{0: [], 1: []} for _ in clfs]
     for b, start, stop in streams.blocks(num_samples):
         z = streams.normal(seed, "control/eval/z", start, stop, G.z_dim).to(device)
         for v in (0, 1):
@@ -74,8 +109,10 @@ def control_predictions(G, encoders: ControlEncoders, clf, k: int, num_samples: 
                 img = G.synthesis(ws, noise_mode="random").float()
             if img.shape[1] == 1:
                 img = img.repeat(1, 3, 1, 1)
-            out[v].append(torch.sigmoid(clf(img).float()).cpu())
-    return torch.cat(out[0]), torch.cat(out[1])
+            for o, c in zip(out, clfs):
+                o[v].append(torch.sigmoid(c(img).float()).cpu())
+    pairs = [(torch.cat(o[0]), torch.cat(o[1])) for o in out]
+    return pairs if isinstance(clf, (list, tuple)) else pairs[0]
 
 
 def _set_rows(p0: np.ndarray, p1: np.ndarray, a: int, names: list[str], controlled: list[int], attr: str) -> list:
@@ -100,41 +137,58 @@ def _set_rows(p0: np.ndarray, p1: np.ndarray, a: int, names: list[str], controll
 
 
 def _all_rows(rows: list) -> list:
+    """'ALL' rows (mean over the controlled attributes) per metric and judge."""
     out = []
-    for metric in ("control_accuracy", "control_effect", "control_leakage"):
-        vals = [r["value"] for r in rows if r["metric"] == metric]
-        out.append(dict(metric=metric, value=float(np.mean(vals)), ci_low=math.nan, ci_high=math.nan, attr="ALL"))
+    for net in dict.fromkeys(r["feature_net"] for r in rows):
+        for metric in ("control_accuracy", "control_effect", "control_leakage"):
+            vals = [r["value"] for r in rows if r["metric"] == metric and r["feature_net"] == net]
+            out.append(dict(metric=metric, value=float(np.mean(vals)), ci_low=math.nan, ci_high=math.nan, attr="ALL",
+                            feature_net=net))
     return out
+
+
+def _judged_rows(judges, attrs: list[str], probs_of_attr) -> list:
+    """Rows of every judge; probs_of_attr(i) -> [(p0, p1) per judge] for attrs[i] set to 0 / 1."""
+    idx = [resolve_attrs(attrs, list(clf.attr_names)) for _, clf in judges]
+    rows = []
+    for i in range(len(attrs)):
+        for (net, clf), a, (p0, p1) in zip(judges, idx, probs_of_attr(i)):
+            rows += [{**r, "feature_net": net}
+                     for r in _set_rows(p0, p1, a[i], list(clf.attr_names), a, clf.attr_names[a[i]])]
+    return rows + _all_rows(rows)
 
 
 def control_metrics(G, encoders: ControlEncoders, classifiers="synthfaces-classifiers", num_samples: int = 1000,
                     seed: int = 0, device=None, truncation_psi: float = 1.0) -> pd.DataFrame:
-    """control_accuracy / control_effect / control_leakage rows per controlled attribute (see module docstring)."""
+    """control_accuracy / control_effect / control_leakage rows per controlled attribute and judge (see module
+    docstring); `classifiers` is one classifier set or a list of them."""
     _check_control_generator(G)
     G, device = prepare_generator(G, device)
     encoders = encoders.to(device).eval()
-    clf = _classifiers(classifiers, device)
-    names = list(clf.attr_names)
-    attr_idx = resolve_attrs(list(G.control_attrs), names)
-    rows = []
+    judges = _judges(classifiers, device)
+    clfs = [clf for _, clf in judges]
+
+    def probs(k):
+        return [(p0.numpy(), p1.numpy())
+                for p0, p1 in control_predictions(G, encoders, clfs, k, num_samples, seed, truncation_psi)]
+
     with Timer() as timer:
-        for k, (attr, a) in enumerate(zip(G.control_attrs, attr_idx)):
-            p0, p1 = (p.numpy() for p in control_predictions(G, encoders, clf, k, num_samples, seed, truncation_psi))
-            rows += _set_rows(p0, p1, a, names, attr_idx, attr)
-        rows += _all_rows(rows)
+        rows = _judged_rows(judges, list(G.control_attrs), probs)
     return make_table(G, rows, num_samples=num_samples, seed=seed, psi=truncation_psi, space="w",
-                      feature_net=_net_name(classifiers, clf), time_s=timer.elapsed, control_method="encoders",
-                      ci_method="normal approximation over samples", encoder_samples=encoders.meta.get("num_samples"))
+                      time_s=timer.elapsed, control_method="encoders", ci_method="normal approximation over samples",
+                      encoder_samples=encoders.meta.get("num_samples"))
 
 
 @torch.no_grad()
 def steering_metrics(G, classifiers="synthfaces-classifiers", attrs="smiling", num_fit: int = 2000,
-                     num_samples: int = 1000, quantile: float = 0.9, seed: int = 0, device=None) -> pd.DataFrame:
+                     num_samples: int = 1000, quantile: float = 0.9, seed: int = 0, device=None,
+                     fit_classifiers=None) -> pd.DataFrame:
     """The same rows for an uncontrolled generator steered along SVM normals in W (the baseline GAN-Control beats).
 
-    Per attribute: a linear SVM separates w of `num_fit` samples by the classifier's label (logit > 0); n is
-    its unit normal and s(w) the signed distance. "Set to 1" moves w along n to s = the `quantile` of s
-    among the positives ("set to 0": the 1 - quantile of s among the negatives), the InterFaceGAN-style edit.
+    Per attribute: a linear SVM separates w of `num_fit` samples by the label (logit > 0) of `fit_classifiers`
+    (default: the first of `classifiers`); n is its unit normal and s(w) the signed distance. "Set to 1" moves w
+    along n to s = the `quantile` of s among the positives ("set to 0": the 1 - quantile of s among the
+    negatives), the InterFaceGAN-style edit. Every judge in `classifiers` then gives its rows.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
@@ -142,9 +196,10 @@ def steering_metrics(G, classifiers="synthfaces-classifiers", attrs="smiling", n
     G, device = prepare_generator(G, device)
     if not G.has_w:
         raise ConfigError("steering along SVM normals needs a W space (mapping depth > 0)")
-    clf = _classifiers(classifiers, device)
-    names = list(clf.attr_names)
-    attr_idx = resolve_attrs(attrs, names)
+    judges = _judges(classifiers, device)
+    fit_net, fit_clf = _judges(fit_classifiers, device)[0] if fit_classifiers is not None else judges[0]
+    fit_names = list(fit_clf.attr_names)
+    attr_names = [fit_names[a] for a in resolve_attrs(attrs, fit_names)]
 
     def render(stream: str, n: int) -> torch.Tensor:
         ws = []
@@ -153,46 +208,51 @@ def steering_metrics(G, classifiers="synthfaces-classifiers", attrs="smiling", n
             ws.append(G.mapping(z))
         return torch.cat(ws)
 
-    def classify(ws: torch.Tensor, stream: str) -> np.ndarray:
-        out = []
+    def classify(ws: torch.Tensor, stream: str, clfs) -> list[np.ndarray]:
+        out = [[] for _ in clfs]
         for b, i in enumerate(range(0, len(ws), streams.BLOCK_SIZE)):
             with streams.seeded_global_rng(seed, stream, b, device):
                 img = G.synthesis(ws[i:i + streams.BLOCK_SIZE], noise_mode="random").float()
             if img.shape[1] == 1:
                 img = img.repeat(1, 3, 1, 1)
-            out.append(torch.sigmoid(clf(img).float()).cpu())
-        return torch.cat(out).numpy()
+            for o, c in zip(out, clfs):
+                o.append(torch.sigmoid(c(img).float()).cpu())
+        return [torch.cat(o).numpy() for o in out]
 
-    rows = []
     with Timer() as timer:
         ws_fit = render("control/steer/fit", num_fit)
-        p_fit = classify(ws_fit, "control/steer/fit-noise")
+        p_fit = classify(ws_fit, "control/steer/fit-noise", [fit_clf])[0]
         ws_eval = render("control/eval/z", num_samples)
         w_fit, w_eval = ws_fit[:, 0].cpu().numpy(), ws_eval[:, 0].cpu().numpy()
-        for a in attr_idx:
+        converged = {}
+
+        def probs(i):
+            a = fit_names.index(attr_names[i])
             label = (p_fit[:, a] > 0.5).astype(np.int64)
             if label.min() == label.max():
-                raise ConfigError(f"steering {names[a]}: all {num_fit} samples have the same label; no SVM to fit")
+                raise ConfigError(f"steering {attr_names[i]}: all {num_fit} samples have the same label; "
+                                  "no SVM to fit")
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConvergenceWarning)
                 svm = LinearSVC(dual=True, max_iter=5000, random_state=seed).fit(w_fit, label)
-            converged = not any(issubclass(c.category, ConvergenceWarning) for c in caught)
+            converged[attr_names[i]] = not any(issubclass(c.category, ConvergenceWarning) for c in caught)
             norm = float(np.linalg.norm(svm.coef_))
             n = svm.coef_.ravel() / norm
             s_fit = svm.decision_function(w_fit) / norm
             targets = {1: float(np.quantile(s_fit[label == 1], quantile)),
                        0: float(np.quantile(s_fit[label == 0], 1 - quantile))}
             s_eval = svm.decision_function(w_eval) / norm
-            probs = {}
+            p = {}
             for v, t in targets.items():
                 shift = torch.from_numpy(((t - s_eval)[:, None] * n[None, :]).astype(np.float32)).to(device)
-                probs[v] = classify(ws_eval + shift[:, None, :], "control/eval/noise")
-            rows += [{**r, "svm_converged": converged} for r in _set_rows(probs[0], probs[1], a, names, attr_idx,
-                                                                         names[a])]
-        rows += _all_rows(rows)
-    return make_table(G, rows, num_samples=num_samples, seed=seed, psi=1.0, space="w",
-                      feature_net=_net_name(classifiers, clf), time_s=timer.elapsed, control_method="svm-steering",
-                      ci_method="normal approximation over samples", steer_quantile=quantile, steer_fit=num_fit)
+                p[v] = classify(ws_eval + shift[:, None, :], "control/eval/noise", [c for _, c in judges])
+            return list(zip(p[0], p[1]))
+
+        rows = _judged_rows(judges, attr_names, probs)
+        rows = [{**r, "svm_converged": converged.get(r["attr"])} for r in rows]
+    return make_table(G, rows, num_samples=num_samples, seed=seed, psi=1.0, space="w", time_s=timer.elapsed,
+                      control_method="svm-steering", ci_method="normal approximation over samples",
+                      steer_quantile=quantile, steer_fit=num_fit, steer_fit_net=fit_net)
 
 
 @torch.no_grad()
@@ -201,12 +261,13 @@ def subspace_separability(G, classifiers="synthfaces-classifiers", num_samples: 
     """LS entropy of each controlled attribute in each subspace z^s and w^s (rows 'control_ls_entropy').
 
     `subspace` names the latent part the SVM sees; `attr` the attribute it predicts. 'own' marks s = k.
+    Given a list of classifier sets, the first one labels the samples.
     """
     from ..metrics.separability import separability_from_predictions
 
     _check_control_generator(G)
     G, device = prepare_generator(G, device)
-    clf = _classifiers(classifiers, device)
+    net, clf = _judges(classifiers, device)[0]
     attr_idx = resolve_attrs(list(G.control_attrs), list(clf.attr_names))
     num_keep = num_samples // 2 if num_keep is None else num_keep
     with Timer() as timer:
@@ -230,8 +291,7 @@ def subspace_separability(G, classifiers="synthfaces-classifiers", num_samples: 
             df["subspace"] = sub
             df["own"] = df["attr"] == sub
             rows += df.to_dict("records")
-    return make_table(G, rows, num_samples=num_samples, seed=seed, psi=1.0, feature_net=_net_name(classifiers, clf),
-                      time_s=timer.elapsed)
+    return make_table(G, rows, num_samples=num_samples, seed=seed, psi=1.0, feature_net=net, time_s=timer.elapsed)
 
 
 @torch.no_grad()

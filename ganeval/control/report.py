@@ -3,7 +3,8 @@
     has_encoders(path)                      cheap check: does the checkpoint's meta hold 'gan_control'?
     control_section(path, out_dir, ...)     -> {'table': DataFrame, 'images': {attr: png path}}
 
-The table holds control_metrics (accuracy / effect / leakage per attribute) and, optionally, LS per subspace;
+The table holds control_metrics (accuracy / effect / leakage per attribute, judged by the training net and, where
+bundled, the independent synthfaces-judge) and, optionally, LS per subspace;
 each image is a grid of `seeds` (columns) with the attribute set to 0 (top row) and to 1 (bottom row), the
 other sub-vectors shared, so a reader sees at a glance what setting the attribute does and what it leaks.
 """
@@ -31,16 +32,13 @@ def has_encoders(path) -> bool:
 
 def control_section(path, out_dir, classifiers=None, num_samples: int = 500, ls_samples: int = 0,
                     seeds=tuple(range(8)), label: str | None = None, device=None) -> dict:
-    from .metrics import control_metrics, subspace_separability
+    from .metrics import control_metrics, default_judges, subspace_separability
 
     G, enc = load_control(path, device=device or "cpu")
-    if classifiers is None:
-        from ..train.options import stored_options
-
-        classifiers = stored_options(path).get("control_net") or "synthfaces-classifiers"
-    dfs = [control_metrics(G, enc, classifiers, num_samples=num_samples, device=device)]
+    judges = classifiers if classifiers is not None else default_judges(path)
+    dfs = [control_metrics(G, enc, judges, num_samples=num_samples, device=device)]
     if ls_samples:
-        dfs.append(subspace_separability(G, classifiers, num_samples=ls_samples, device=device))
+        dfs.append(subspace_separability(G, judges, num_samples=ls_samples, device=device))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     from ..images import save_image_grid

@@ -40,7 +40,9 @@ from ..images import box_downsample
 from ..utils import atomic_write, resolve_device
 
 FORMAT = "ganeval/attribute-classifiers/1"
-BUNDLED = {"synthfaces-classifiers": "synthfaces-classifiers.pt"}
+# synthfaces-judge: a second, independent set (other faces, other initialisation, wider networks) that judges
+# GAN-Control generators trained against synthfaces-classifiers' embeddings.
+BUNDLED = {"synthfaces-classifiers": "synthfaces-classifiers.pt", "synthfaces-judge": "synthfaces-judge.pt"}
 
 
 def pretrained_dir() -> Path:

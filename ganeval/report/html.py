@@ -119,10 +119,13 @@ def write_report(result, out: Path, models, presets, command=None, device="cpu")
         control_parts.append("<h2 id='control'>GAN-Control</h2><p>Each controlled attribute set to 0 and to 1 "
                              "through its encoder (other sub-vectors shared): accuracy = the classifier sees the "
                              "requested value; effect = mean change of its probability; leakage = mean change of "
-                             "the other attributes' probabilities.</p>")
+                             "the other attributes' probabilities. Each judge (feature_net) gives its own rows; "
+                             "a generator trained against a classifier set's embeddings can please that set "
+                             "alone, so an independent judge's rows are the ones to trust.</p>")
         for label, sec in result.control.items():
             t = sec["table"]
-            cols = [c for c in ("metric", "attr", "value", "ci_low", "ci_high", "leak_max_attr", "num_samples")
+            cols = [c for c in ("metric", "feature_net", "attr", "value", "ci_low", "ci_high", "leak_max_attr",
+                                "num_samples")
                     if c in t.columns]
             control_parts += [f"<h3>{html.escape(label)}</h3>", _html_table(t[cols])]
             control_parts += [_img(p, f"GAN-Control {attr}: top row set to 0, bottom row set to 1")
