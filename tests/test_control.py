@@ -387,11 +387,16 @@ def _with_quick_encoders(trained, tmp_path):
 def test_report_section(trained, tmp_path):
     from ganeval.control.report import control_section, has_encoders
 
-    snap, out, _ = _with_quick_encoders(trained, tmp_path)
+    snap, out, clf_path = _with_quick_encoders(trained, tmp_path)
     assert has_encoders(out) and not has_encoders(snap)
     sec = control_section(out, tmp_path / "rep", num_samples=16, seeds=range(4))
     assert set(sec["table"].metric) == {"control_accuracy", "control_effect", "control_leakage"}
+    assert set(sec["table"].feature_net) == {str(clf_path)}          # the training net judges by default
     assert Image.open(sec["images"]["smiling"]).size == (4 * 16, 2 * 16)
+    # Classifiers given to the report join the training net instead of replacing it.
+    extra = save_classifiers(AttributeClassifiers(resolution=16, channels=(4, 8), hidden=8), tmp_path / "x.pt")
+    sec = control_section(out, tmp_path / "rep", classifiers=str(extra), num_samples=16, seeds=range(4))
+    assert list(dict.fromkeys(sec["table"].feature_net)) == [str(clf_path), str(extra)]
 
 
 def test_compare_report_has_gan_control_section(trained, tmp_path):

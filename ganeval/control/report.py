@@ -35,7 +35,10 @@ def control_section(path, out_dir, classifiers=None, num_samples: int = 500, ls_
     from .metrics import control_metrics, default_judges, subspace_separability
 
     G, enc = load_control(path, device=device or "cpu")
-    judges = classifiers if classifiers is not None else default_judges(path)
+    # The training net (+ the bundled judge) always; classifiers given for the report (e.g. for LS) join them.
+    judges = default_judges(path)
+    extra = classifiers if isinstance(classifiers, (list, tuple)) else [] if classifiers is None else [classifiers]
+    judges += [c for c in extra if c not in judges]
     dfs = [control_metrics(G, enc, judges, num_samples=num_samples, device=device)]
     if ls_samples:
         dfs.append(subspace_separability(G, judges, num_samples=ls_samples, device=device))

@@ -300,7 +300,8 @@ def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: 
     that many worker processes on CPU, cores split between them (on small models this beats threads
     in one process); the numbers are those of jobs=1. A checkpoint with GAN-Control encoders gets a
     GAN-Control section (accuracy, effect and leakage per controlled attribute over `control_samples`
-    samples, and a set-to-0 / set-to-1 grid per attribute) in the report folder.
+    samples, judged by its training net, the bundled judge and `classifiers`; a set-to-0 / set-to-1 grid
+    per attribute) in the report folder.
     """
     import torch
 
