@@ -1,5 +1,6 @@
 """NVIDIA's CelebA-HQ attribute classifiers: TF D_basic pickles rebuilt in PyTorch, checked against TF semantics."""
 
+import numpy as np
 import pytest
 import torch
 from _ckpt_fakes import d_basic_tf_forward, progressive_d_tf_variables, tf_state, write_tf_pickle
@@ -49,3 +50,61 @@ def test_missing_and_wrong_files(tmp_path):
     _write(tmp_path, 2, 2, label_size=3)
     with pytest.raises(CheckpointError, match="label_size"):
         load_nvidia_classifiers(tmp_path, attrs=[2])
+
+
+def test_embed_is_the_layer_before_the_logit_and_larger_images_are_box_downsampled(tmp_path):
+    import torch.nn.functional as F
+
+    from ganeval.errors import ConfigError
+
+    _write(tmp_path, 0, 0)
+    _write(tmp_path, 19, 1)
+    clf = load_nvidia_classifiers(tmp_path, attrs="male,eyeglasses")
+    img = torch.randn(8, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        logits, e = clf(img), clf.embed(img)
+        assert e.shape == (8, 2, clf.dense0_w.shape[-1])
+        # Dense1 applied to the embedding gives the logits back.
+        torch.testing.assert_close(torch.einsum("nai,aio->nao", e, clf.dense1_w)[..., 0] + clf.dense1_b[:, 0], logits)
+        # A 256 px image whose 2x2 blocks are constant is the 128 px image after the box filter.
+        big = F.interpolate(img, scale_factor=2, mode="nearest")
+        torch.testing.assert_close(clf(big), logits, rtol=0, atol=1e-5)
+    with pytest.raises(ConfigError, match="128x128"):
+        clf(torch.zeros(4, 3, 100, 100))
+
+
+def test_gan_control_supervised_by_nvidia_classifiers(tmp_path):
+    """`--control-net nvidia-celebahq:DIR`: GAN-Control on real-face classifiers (only the controlled
+    attributes' networks are loaded), M_k = their Dense0 features; gradients reach the generator."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from ganeval.attributes import NVIDIA_ATTRS
+    from ganeval.control.loss import load_embedding
+    from ganeval.train import resolve_options, train
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_train_loop import tiny_dataset
+
+    kw = dict(KW, resolution=16)
+    for seed, name in enumerate(["smiling", "eyeglasses"]):
+        v = progressive_d_tf_variables(16, 128, 16, seed=seed)
+        write_tf_pickle(tmp_path / classifier_filename(NVIDIA_ATTRS.index(name)),
+                        tf_state("D", "training.networks_stylegan.D_basic", kw, v, version=3))
+    emb = load_embedding(f"nvidia-celebahq:{tmp_path}", ["smiling", "eyeglasses"], "cpu")
+    assert emb.clf.attr_names == ["smiling", "eyeglasses"]
+    img = torch.randn(4, 3, 32, 32, requires_grad=True)         # 2x the classifiers' size: box-downsampled
+    ms = emb(img)
+    assert [m.shape for m in ms] == [(4, 16), (4, 16)]
+    ms[1].square().sum().backward()
+    assert img.grad is not None and img.grad.abs().sum() > 0
+
+    opts = resolve_options(arch="stylegan2", control="Smiling,Eyeglasses", control_dims="4,4,8", w_dim=16,
+                           mapping_depth=2, channel_base=128, channel_max=16, data=tiny_dataset(), resolution=16,
+                           batch=4, out=str(tmp_path / "runs"), workers=0, quiet=True, tick_kimg=0.008,
+                           kimg=0.016, snap=0.016, control_net=f"nvidia-celebahq:{tmp_path}", r1_interval=2,
+                           pl_interval=2)
+    run_dir = train(opts)
+    stats = [json.loads(line) for line in open(run_dir / "stats.jsonl")]
+    assert stats and all(np.isfinite(r["Loss/control/Lc"]) and r["Loss/control/Lc"] > 0 for r in stats)

@@ -49,7 +49,8 @@ def _comma_list(value: str | None) -> list[str] | None:
 @click.option("--control-tau", default=None, metavar="TAU+,TAU-", help="GAN-Control: thresholds τ⁺,τ⁻ [0.1,0.5].")
 @click.option("--control-distance", default=None, metavar="NAME", help="GAN-Control: l1 | l2 | cosine [cosine].")
 @click.option("--control-net", default=None, metavar="NAME|PATH",
-              help="GAN-Control: attribute classifiers giving M_k [synthfaces-classifiers].")
+              help="GAN-Control: attribute classifiers giving M_k (a classifier file, or nvidia-celebahq[:DIR] "
+                   "for real faces) [synthfaces-classifiers].")
 @click.option("--xflip/--no-xflip", default=None, help="X-flip augmentation [off].")
 @click.option("--amp", default=None, metavar="bf16", help="bf16 autocast of the main phases (CUDA) [off].")
 @click.option("--snap", type=float, default=None, help="Checkpoint + sample grid every N kimg [200].")

@@ -127,13 +127,23 @@ class ClassifierEmbedding(torch.nn.Module):
 
 
 def load_embedding(net, attrs: list[str], device) -> ClassifierEmbedding:
-    """An nn.Module (AttributeClassifiers) or a classifier name/path -> the frozen M_1..M_N."""
+    """A classifier module (with `embed`), a classifier name/path, or 'nvidia-celebahq[:DIR]' (NVIDIA's CelebA-HQ
+    classifiers, for real faces; only the controlled attributes' networks are loaded) -> the frozen M_1..M_N."""
     if isinstance(net, torch.nn.Module):
         clf = net
+    elif str(net).startswith("nvidia-celebahq"):
+        from ..features.nvidia_classifiers import load_nvidia_classifiers
+
+        folder = str(net).partition(":")[2]
+        clf = load_nvidia_classifiers(folder or None, attrs=list(attrs))
     else:
         from ..features.attributes import load_classifiers
 
         clf = load_classifiers(net)
+    if not callable(getattr(clf, "embed", None)):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--control-net {net}: the network has no per-attribute embedding (embed)")
     return ClassifierEmbedding(clf.to(device), attrs)
 
 

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..attributes import NVIDIA_ATTRS, resolve_attrs
-from ..errors import CheckpointError, WeightsNotFoundError
+from ..errors import CheckpointError, ConfigError, WeightsNotFoundError
 
 SQRT2 = math.sqrt(2)
 NAME = "nvidia-celebahq-classifiers"
@@ -207,7 +207,8 @@ class NvidiaAttributeClassifiers(nn.Module):
         n = p.shape[0] // self.num_attrs
         return p[a0 * n:a1 * n]
 
-    def _run(self, x: torch.Tensor, a0: int, a1: int) -> torch.Tensor:
+    def _run(self, x: torch.Tensor, a0: int, a1: int, embed: bool = False) -> torch.Tensor:
+        """Logits [N, a1-a0] of classifiers a0..a1-1, or (embed) their Dense0 activations [N, a1-a0, C]."""
         A = a1 - a0
         P = lambda name: self._slice(name, a0, a1)  # noqa: E731
         x = self._act(F.conv2d(x, P("fromrgb_w")), P("fromrgb_b"))
@@ -232,22 +233,42 @@ class NvidiaAttributeClassifiers(nn.Module):
         x = self._act(F.conv2d(x, P("b4_conv_w"), padding=1, groups=A), P("b4_conv_b"))
         x = x.reshape(x.shape[0], A, -1)                                # per classifier, NCHW flatten
         x = F.leaky_relu(torch.einsum("nai,aio->nao", x, P("dense0_w")) + P("dense0_b"), 0.2)
+        if embed:
+            return x
         return (torch.einsum("nai,aio->nao", x, P("dense1_w")) + P("dense1_b"))[..., 0]
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if images.shape[-1] != self.resolution or images.shape[-2] != self.resolution:
-            raise ValueError(f"the classifiers take {self.resolution}x{self.resolution} images, got "
-                             f"{tuple(images.shape[-2:])}")
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """Float images at the classifiers' resolution: larger ones by an integer factor are box-downsampled
+        (as NVIDIA's separability metric fed 1024 px generators to the 256 px classifiers); others refused."""
+        h, w = images.shape[-2:]
+        if h == w == self.resolution:
+            return images.float()
+        if h == w and h > self.resolution and h % self.resolution == 0:
+            from ..images import box_downsample
+
+            return box_downsample(images.float(), self.resolution)
+        raise ConfigError(f"the NVIDIA classifiers take {self.resolution}x{self.resolution} images (or an integer "
+                          f"multiple, box-downsampled), got {h}x{w}")
+
+    def _blocks(self, images: torch.Tensor, embed: bool) -> torch.Tensor:
         # Bounded memory: 40 classifiers x 64 channels at 256 px are 670 MB of activations per image, so the
         # work is cut into blocks of images (whole stddev groups, so results do not change) and classifiers.
-        x = images.float()
+        x = self.prepare(images)
         g = max(self.config["mbstd_group_size"], 1)
         step = max(g, self.images_per_pass // g * g)
         rows = []
         for i in range(0, x.shape[0], step):
-            rows.append(torch.cat([self._run(x[i:i + step], a, min(a + self.attrs_per_pass, self.num_attrs))
+            rows.append(torch.cat([self._run(x[i:i + step], a, min(a + self.attrs_per_pass, self.num_attrs), embed)
                                    for a in range(0, self.num_attrs, self.attrs_per_pass)], dim=1))
         return torch.cat(rows)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self._blocks(images, embed=False)
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """Per-attribute features, [N, A, C]: each classifier's Dense0 activations (the layer before its
+        logit), the M_k of GAN-Control when these classifiers supervise it (`--control-net nvidia-celebahq`)."""
+        return self._blocks(images, embed=True)
 
     def extra_repr(self):
         return f"{self.num_attrs} classifiers, {self.resolution} px"
