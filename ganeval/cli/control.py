@@ -112,7 +112,8 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
         if Path(out).suffix.lower() not in TABLE_FORMATS:
             raise ConfigError(f"cannot write '{out}': use one of {', '.join(TABLE_FORMATS)}")
     G, enc = load_control(ckpt, device=device or "cpu")
-    judges = classifiers.split(",") if classifiers else default_judges(G.checkpoint_path)
+    judges = [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else []
+    judges = judges or default_judges(G.checkpoint_path)
     trained_on = _default_classifiers(G.checkpoint_path)
     dfs = [control_metrics(G, enc, judges, num_samples=samples, seed=seed, device=device)]
     if ls_samples:
