@@ -36,6 +36,12 @@ launch)
   run pggan --arch pggan $GROW
   run stylegan2 --arch stylegan2 --w-dim 128
   run stylegan2-control --arch stylegan2 --w-dim 128 $CONTROL
+  # The same with M_k = the classifiers' probabilities (L1, τ 0.1/0.5) instead of their features: launched only
+  # when named (not part of the bundled set yet).
+  if [ ${#ONLY[@]} -gt 0 ]; then
+    run stylegan2-control-prob --arch stylegan2 --w-dim 128 $CONTROL --control-embedding prob \
+      --control-distance l1 --control-tau 0.1,0.5
+  fi
   ;;
 wait)
   end=$(( $(date +%s) + ${2:-60} ))

@@ -228,6 +228,48 @@ def test_control_options_errors():
         resolve_options(arch="stylegan2", control="Smiling", control_distance="l3", data=data)
     with pytest.raises(ConfigError, match="control-tau"):
         resolve_options(arch="stylegan2", control="Smiling", control_tau="0.1", data=data)
+    with pytest.raises(ConfigError, match="l1 or l2"):     # a 1-d embedding has no useful cosine distance
+        resolve_options(arch="stylegan2", control="Smiling", control_embedding="prob", data=data)
+    with pytest.raises(ConfigError, match="features or prob"):
+        resolve_options(arch="stylegan2", control="Smiling", control_embedding="logits", data=data)
+
+
+def test_prob_embedding_and_training_with_it(tmp_path):
+    """--control-embedding prob: M_k(I) = σ(logit_k(I)) as a [B, 1] embedding, gradients reach the image; a
+    controlled run trains with it and stores the choice (so a resume keeps it)."""
+    from ganeval.control.loss import load_embedding
+
+    torch.manual_seed(0)
+    clf = AttributeClassifiers(resolution=16, channels=(4, 8), hidden=8)
+    img = torch.rand(5, 3, 16, 16, requires_grad=True)
+    emb = load_embedding(clf, ["eyeglasses", "smiling"], "cpu", kind="prob")
+    m = emb(img)
+    expect = torch.sigmoid(clf(img))
+    assert [t.shape for t in m] == [(5, 1), (5, 1)]
+    torch.testing.assert_close(m[0][:, 0], expect[:, clf.attr_names.index("eyeglasses")])
+    torch.testing.assert_close(m[1][:, 0], expect[:, clf.attr_names.index("smiling")])
+    m[0].sum().backward()
+    assert img.grad.abs().sum() > 0
+    # The features kind is the classifier's per-attribute dense features, as before.
+    feats = load_embedding(clf, ["smiling"], "cpu")(img.detach())[0]
+    torch.testing.assert_close(feats, clf.embed(img.detach())[:, clf.attr_names.index("smiling")])
+
+    clf_path = save_classifiers(clf, tmp_path / "clf.pt")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    opts = resolve_options(arch="stylegan2", control="Smiling,Eyeglasses", control_dims="4,4,8", w_dim=16,
+                           mapping_depth=2, channel_base=128, channel_max=16, data=tiny_dataset(), resolution=16,
+                           batch=4, out=str(tmp_path), workers=0, quiet=True, tick_kimg=0.008, kimg=0.016,
+                           snap=0.016, control_net=str(clf_path), control_embedding="prob", control_distance="l1",
+                           control_tau="0.1,0.5", r1_interval=2, pl_interval=2)
+    run_dir = train(opts)
+    torch.set_num_threads(n)
+    stats = [json.loads(line) for line in open(run_dir / "stats.jsonl")]
+    assert stats and all(math.isfinite(r["Loss/control/Lc"]) for r in stats)
+    # An l1 distance of probabilities is at most 1, so the pos term is at most 1 - τ⁺ (logits would be unbounded).
+    assert all(r[f"Loss/control/{a}/pos"] <= 0.9 + 1e-6 for r in stats for a in ("smiling", "eyeglasses"))
+    saved = json.loads((run_dir / "training_options.json").read_text())
+    assert saved["control_embedding"] == "prob" and saved["control_distance"] == "l1"
 
 
 def test_cli_train_dry_run(tmp_path):

@@ -101,18 +101,24 @@ def make_pair_batch(z: torch.Tensor, z_slices: list[slice], num_controls: int,
 # The attribute embeddings M_k.
 
 class ClassifierEmbedding(torch.nn.Module):
-    """M_k(I) = the k-th attribute classifier's trunk features (`AttributeClassifiers.embed`), frozen.
+    """M_k(I) = the k-th attribute classifier's trunk features (`embed`, kind 'features'), or its probability
+    σ(logit_k) as a 1-d embedding (kind 'prob'), frozen.
 
-    Gradients flow through the network to the images, never into its weights.
+    Gradients flow through the network to the images, never into its weights. Why 'prob': with features, pairs
+    not sharing z^k can be pushed apart along feature directions that do not change the attribute (a small
+    classifier has many); its probability moves only when its decision does.
     """
 
-    def __init__(self, classifiers, attrs: list[str]):
+    def __init__(self, classifiers, attrs: list[str], kind: str = "features"):
         super().__init__()
         from ..attributes import resolve_attrs
 
+        if kind not in ("features", "prob"):
+            raise ValueError(f"embedding kind must be 'features' or 'prob', got '{kind}'")
         self.clf = classifiers.eval().requires_grad_(False)
         self.attr_idx = resolve_attrs(list(attrs), list(classifiers.attr_names))
         self.name = getattr(classifiers, "source", type(classifiers).__name__)
+        self.kind = kind
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -122,11 +128,14 @@ class ClassifierEmbedding(torch.nn.Module):
     def forward(self, img: torch.Tensor) -> list[torch.Tensor]:
         if img.shape[1] == 1:
             img = img.repeat(1, 3, 1, 1)
+        if self.kind == "prob":
+            p = torch.sigmoid(self.clf(img).float())
+            return [p[:, k:k + 1] for k in self.attr_idx]
         e = self.clf.embed(img)
         return [e[:, k] for k in self.attr_idx]
 
 
-def load_embedding(net, attrs: list[str], device) -> ClassifierEmbedding:
+def load_embedding(net, attrs: list[str], device, kind: str = "features") -> ClassifierEmbedding:
     """A classifier module (with `embed`), a classifier name/path, or 'nvidia-celebahq[:DIR]' (NVIDIA's CelebA-HQ
     classifiers, for real faces; only the controlled attributes' networks are loaded) -> the frozen M_1..M_N."""
     if isinstance(net, torch.nn.Module):
@@ -140,11 +149,11 @@ def load_embedding(net, attrs: list[str], device) -> ClassifierEmbedding:
         from ..features.attributes import load_classifiers
 
         clf = load_classifiers(net)
-    if not callable(getattr(clf, "embed", None)):
+    if kind == "features" and not callable(getattr(clf, "embed", None)):
         from ..errors import ConfigError
 
         raise ConfigError(f"--control-net {net}: the network has no per-attribute embedding (embed)")
-    return ClassifierEmbedding(clf.to(device), attrs)
+    return ClassifierEmbedding(clf.to(device), attrs, kind)
 
 
 # ----------------------------------------------------------------------------------------------------

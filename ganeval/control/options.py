@@ -60,6 +60,11 @@ def validate_control(o) -> None:
 
     if o.control_distance not in DISTANCES:
         raise ConfigError(f"--control-distance must be one of {', '.join(DISTANCES)}, got '{o.control_distance}'")
+    if o.control_embedding not in ("features", "prob"):
+        raise ConfigError(f"--control-embedding must be features or prob, got '{o.control_embedding}'")
+    if o.control_embedding == "prob" and o.control_distance == "cosine":
+        raise ConfigError("--control-embedding prob is one number per image: the cosine distance of 1-d vectors "
+                          "is only their sign; use --control-distance l1 or l2")
     if o.control_weight < 0:
         raise ConfigError(f"--control-weight must be >= 0, got {o.control_weight}")
     tau = list(o.control_tau)

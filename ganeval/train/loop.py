@@ -235,7 +235,8 @@ def train(options: TrainingOptions) -> Path:
         from ..control.loss import ControlGANLoss, load_embedding
 
         loss_cls = ControlGANLoss
-        loss_extra = dict(embedding=load_embedding(options.control_net, options.control, device),
+        loss_extra = dict(embedding=load_embedding(options.control_net, options.control, device,
+                                                   kind=options.control_embedding),
                           control_weight=options.control_weight, tau_pos=options.control_tau[0],
                           tau_neg=options.control_tau[1], distance=options.control_distance)
     loss = loss_cls(G, D, progressive=options.progressive, loss=options.loss, r1_gamma=options.r1_gamma,

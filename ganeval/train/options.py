@@ -92,6 +92,7 @@ class TrainingOptions:
     control_tau: list = field(default_factory=lambda: [0.1, 0.5])   # [τ⁺, τ⁻] (same for every attribute)
     control_distance: str = "cosine"        # l1 | l2 | cosine in the attribute embedding M_k
     control_net: str = "synthfaces-classifiers"    # attribute classifiers whose embed() gives M_k
+    control_embedding: str = "features"     # M_k = the classifier's per-attribute features | 'prob' = σ(its logit)
     # Optimiser and averaging.
     lr: float = 0.002                       # Adam learning rate (G and D)
     lr_dict: dict = field(default_factory=dict)    # per-resolution learning rates (growing)
