@@ -234,9 +234,36 @@ def test_control_options_errors():
         resolve_options(arch="stylegan2", control="Smiling", control_embedding="logits", data=data)
 
 
+def test_augment_for_embedding_shifts_and_adds_noise():
+    """--control-augment: each image is a replicate-padded copy shifted by at most 2 px, plus N(0, σ²) noise; the
+    same seed gives the same augmentation; gradients reach the generator's images."""
+    from ganeval.control.loss import augment_for_embedding
+
+    x = torch.randn(6, 3, 8, 8, requires_grad=True)
+    padded = F.pad(x.detach(), (2, 2, 2, 2), mode="replicate")
+    torch.manual_seed(3)
+    y = augment_for_embedding(x, 0.0)
+    offsets_seen = set()
+    for i in range(6):
+        hits = [(a, b) for a in range(5) for b in range(5) if torch.equal(padded[i, :, a:a + 8, b:b + 8], y[i])]
+        assert len(hits) == 1
+        offsets_seen.add(hits[0])
+    assert len(offsets_seen) > 1                     # not one shift for the whole batch
+    torch.manual_seed(3)
+    assert torch.equal(augment_for_embedding(x, 0.0), y)
+    torch.manual_seed(3)
+    big = torch.zeros(2, 3, 64, 64)
+    noise = augment_for_embedding(big, 0.25)       # a constant image: only the noise is left
+    assert abs(float(noise.std()) - 0.25) < 0.01 and abs(float(noise.mean())) < 0.01
+    augment_for_embedding(x, 0.1).sum().backward()
+    torch.testing.assert_close(x.grad.sum(), torch.tensor(6 * 3 * 8 * 8.0))   # every output pixel is one input pixel
+    with pytest.raises(ConfigError, match="control-augment"):
+        resolve_options(arch="stylegan2", control="Smiling", control_augment=-1, data=tiny_dataset())
+
+
 def test_prob_embedding_and_training_with_it(tmp_path):
     """--control-embedding prob: M_k(I) = σ(logit_k(I)) as a [B, 1] embedding, gradients reach the image; a
-    controlled run trains with it and stores the choice (so a resume keeps it)."""
+    controlled run trains with it (and --control-augment) and stores the choices (so a resume keeps them)."""
     from ganeval.control.loss import load_embedding
 
     torch.manual_seed(0)
@@ -261,7 +288,7 @@ def test_prob_embedding_and_training_with_it(tmp_path):
                            mapping_depth=2, channel_base=128, channel_max=16, data=tiny_dataset(), resolution=16,
                            batch=4, out=str(tmp_path), workers=0, quiet=True, tick_kimg=0.008, kimg=0.016,
                            snap=0.016, control_net=str(clf_path), control_embedding="prob", control_distance="l1",
-                           control_tau="0.1,0.5", r1_interval=2, pl_interval=2)
+                           control_tau="0.1,0.5", control_augment=0.1, r1_interval=2, pl_interval=2)
     run_dir = train(opts)
     torch.set_num_threads(n)
     stats = [json.loads(line) for line in open(run_dir / "stats.jsonl")]
@@ -270,6 +297,7 @@ def test_prob_embedding_and_training_with_it(tmp_path):
     assert all(r[f"Loss/control/{a}/pos"] <= 0.9 + 1e-6 for r in stats for a in ("smiling", "eyeglasses"))
     saved = json.loads((run_dir / "training_options.json").read_text())
     assert saved["control_embedding"] == "prob" and saved["control_distance"] == "l1"
+    assert saved["control_augment"] == 0.1
 
 
 def test_cli_train_dry_run(tmp_path):

@@ -156,6 +156,21 @@ def load_embedding(net, attrs: list[str], device, kind: str = "features") -> Cla
     return ClassifierEmbedding(clf.to(device), attrs, kind)
 
 
+def augment_for_embedding(img: torch.Tensor, sigma: float, shift: int = 2) -> torch.Tensor:
+    """Each image moved by a random integer offset in [-shift, shift]² (edges replicated) plus Gaussian pixel noise
+    of std `sigma`: what M_k sees with --control-augment. Why: a generator trained against small classifiers can
+    move their features with pixel-exact patterns; patterns that survive random shifts and noise are harder to
+    make without changing the image for real. Uses the global RNG (seeded per microbatch by the loop)."""
+    n, _, h, w = img.shape
+    pad = F.pad(img, (shift, shift, shift, shift), mode="replicate")
+    dy, dx = (torch.randint(0, 2 * shift + 1, (n,), device=img.device) for _ in range(2))
+    rows = (dy[:, None] + torch.arange(h, device=img.device)[None])[:, None, :, None]   # [n, 1, h, 1]
+    cols = (dx[:, None] + torch.arange(w, device=img.device)[None])[:, None, None, :]   # [n, 1, 1, w]
+    out = pad[torch.arange(n, device=img.device)[:, None, None, None], torch.arange(img.shape[1],
+              device=img.device)[None, :, None, None], rows, cols]
+    return out + sigma * torch.randn_like(out)
+
+
 # ----------------------------------------------------------------------------------------------------
 # The training hook: GAN loss + λ · L_c in the Gmain phase.
 
@@ -167,9 +182,10 @@ class ControlGANLoss(GANLoss):
     """
 
     def __init__(self, G, D, *, embedding, control_weight: float = 1.0, tau_pos=0.1, tau_neg=0.5,
-                 distance="cosine", **kwargs):
+                 distance="cosine", augment: float = 0.0, **kwargs):
         super().__init__(G, D, **kwargs)
         self.embedding = embedding
+        self.augment = float(augment)
         self.control_weight = control_weight
         self.tau_pos, self.tau_neg, self.distance = tau_pos, tau_neg, distance
 
@@ -191,7 +207,10 @@ class ControlGANLoss(GANLoss):
         self.stats.report("Loss/scores/fake", gen_logits)
         self.stats.report("Loss/G/loss", loss_G)
         # The embedding nets run in fp32: thresholds are set on their fp32 distances.
-        loss_c, terms = contrastive_loss(self.embedding(gen_img.float()), z, G.z_slices[:G.num_controls],
+        img = gen_img.float()
+        if self.augment > 0:
+            img = augment_for_embedding(img, self.augment)
+        loss_c, terms = contrastive_loss(self.embedding(img), z, G.z_slices[:G.num_controls],
                                          self.tau_pos, self.tau_neg, self.distance)
         self.stats.report("Loss/control/Lc", loss_c)
         for attr, t in zip(G.control_attrs, terms):

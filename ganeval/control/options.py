@@ -65,6 +65,8 @@ def validate_control(o) -> None:
     if o.control_embedding == "prob" and o.control_distance == "cosine":
         raise ConfigError("--control-embedding prob is one number per image: the cosine distance of 1-d vectors "
                           "is only their sign; use --control-distance l1 or l2")
+    if o.control_augment < 0:
+        raise ConfigError(f"--control-augment must be >= 0, got {o.control_augment}")
     if o.control_weight < 0:
         raise ConfigError(f"--control-weight must be >= 0, got {o.control_weight}")
     tau = list(o.control_tau)

@@ -238,7 +238,8 @@ def train(options: TrainingOptions) -> Path:
         loss_extra = dict(embedding=load_embedding(options.control_net, options.control, device,
                                                    kind=options.control_embedding),
                           control_weight=options.control_weight, tau_pos=options.control_tau[0],
-                          tau_neg=options.control_tau[1], distance=options.control_distance)
+                          tau_neg=options.control_tau[1], distance=options.control_distance,
+                          augment=options.control_augment)
     loss = loss_cls(G, D, progressive=options.progressive, loss=options.loss, r1_gamma=options.r1_gamma,
                     style_mixing_prob=options.style_mixing, pl_weight=options.pl_weight,
                     pl_batch_shrink=options.pl_batch_shrink, pl_decay=options.pl_decay,

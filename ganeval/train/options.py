@@ -93,6 +93,7 @@ class TrainingOptions:
     control_distance: str = "cosine"        # l1 | l2 | cosine in the attribute embedding M_k
     control_net: str = "synthfaces-classifiers"    # attribute classifiers whose embed() gives M_k
     control_embedding: str = "features"     # M_k = the classifier's per-attribute features | 'prob' = σ(its logit)
+    control_augment: float = 0.0            # > 0: M_k sees images shifted by up to 2 px with this much pixel noise
     # Optimiser and averaging.
     lr: float = 0.002                       # Adam learning rate (G and D)
     lr_dict: dict = field(default_factory=dict)    # per-resolution learning rates (growing)
