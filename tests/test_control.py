@@ -172,6 +172,20 @@ def test_split_mapping_and_roundtrip(tmp_path):
 # ----------------------------------------------------------------------------------------------------
 # Training, encoders, CLI.
 
+def train_tiny_control(out, control_net: str, kimg: float = 0.016, **kw) -> Path:
+    """A tiny controlled StyleGAN2 (smiling, eyeglasses; 16 px) trained a few steps on CPU, one thread; its run dir."""
+    opts = resolve_options(arch="stylegan2", control="Smiling,Eyeglasses", control_dims="4,4,8", w_dim=16,
+                           mapping_depth=2, channel_base=128, channel_max=16, data=tiny_dataset(), resolution=16,
+                           batch=4, out=str(out), workers=0, quiet=True, tick_kimg=0.008, ema_kimg=0.01, kimg=kimg,
+                           snap=kimg, control_net=control_net, r1_interval=2, pl_interval=2, **kw)
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return train(opts)
+    finally:
+        torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A tiny controlled StyleGAN2 trained 8 steps on CPU against random attribute classifiers."""
@@ -179,15 +193,7 @@ def trained(tmp_path_factory):
     torch.manual_seed(0)
     clf_path = root / "clf.pt"
     save_classifiers(AttributeClassifiers(resolution=16, channels=(4, 8), hidden=8), clf_path)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    opts = resolve_options(arch="stylegan2", control="Smiling,Eyeglasses", control_dims="4,4,8", w_dim=16,
-                           mapping_depth=2, channel_base=128, channel_max=16, data=tiny_dataset(), resolution=16,
-                           batch=4, out=str(root), workers=0, quiet=True, tick_kimg=0.008, ema_kimg=0.01,
-                           kimg=0.032, snap=0.032, control_net=str(clf_path), r1_interval=2, pl_interval=2)
-    run_dir = train(opts)
-    torch.set_num_threads(n)
-    return run_dir, clf_path
+    return train_tiny_control(root, str(clf_path), kimg=0.032), clf_path
 
 
 def test_training_with_contrastive_loss(trained):
@@ -282,15 +288,8 @@ def test_prob_embedding_and_training_with_it(tmp_path):
     torch.testing.assert_close(feats, clf.embed(img.detach())[:, clf.attr_names.index("smiling")])
 
     clf_path = save_classifiers(clf, tmp_path / "clf.pt")
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    opts = resolve_options(arch="stylegan2", control="Smiling,Eyeglasses", control_dims="4,4,8", w_dim=16,
-                           mapping_depth=2, channel_base=128, channel_max=16, data=tiny_dataset(), resolution=16,
-                           batch=4, out=str(tmp_path), workers=0, quiet=True, tick_kimg=0.008, kimg=0.016,
-                           snap=0.016, control_net=str(clf_path), control_embedding="prob", control_distance="l1",
-                           control_tau="0.1,0.5", control_augment=0.1, r1_interval=2, pl_interval=2)
-    run_dir = train(opts)
-    torch.set_num_threads(n)
+    run_dir = train_tiny_control(tmp_path, str(clf_path), control_embedding="prob", control_distance="l1",
+                                 control_tau="0.1,0.5", control_augment=0.1)
     stats = [json.loads(line) for line in open(run_dir / "stats.jsonl")]
     assert stats and all(math.isfinite(r["Loss/control/Lc"]) for r in stats)
     # An l1 distance of probabilities is at most 1, so the pos term is at most 1 - τ⁺ (logits would be unbounded).

@@ -82,10 +82,9 @@ def test_gan_control_supervised_by_nvidia_classifiers(tmp_path):
 
     from ganeval.attributes import NVIDIA_ATTRS
     from ganeval.control.loss import load_embedding
-    from ganeval.train import resolve_options, train
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from test_train_loop import tiny_dataset
+    from test_control import train_tiny_control
 
     kw = dict(KW, resolution=16)
     for seed, name in enumerate(["smiling", "eyeglasses"]):
@@ -100,11 +99,6 @@ def test_gan_control_supervised_by_nvidia_classifiers(tmp_path):
     ms[1].square().sum().backward()
     assert img.grad is not None and img.grad.abs().sum() > 0
 
-    opts = resolve_options(arch="stylegan2", control="Smiling,Eyeglasses", control_dims="4,4,8", w_dim=16,
-                           mapping_depth=2, channel_base=128, channel_max=16, data=tiny_dataset(), resolution=16,
-                           batch=4, out=str(tmp_path / "runs"), workers=0, quiet=True, tick_kimg=0.008,
-                           kimg=0.016, snap=0.016, control_net=f"nvidia-celebahq:{tmp_path}", r1_interval=2,
-                           pl_interval=2)
-    run_dir = train(opts)
+    run_dir = train_tiny_control(tmp_path / "runs", f"nvidia-celebahq:{tmp_path}")
     stats = [json.loads(line) for line in open(run_dir / "stats.jsonl")]
     assert stats and all(np.isfinite(r["Loss/control/Lc"]) and r["Loss/control/Lc"] > 0 for r in stats)
