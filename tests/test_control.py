@@ -173,17 +173,13 @@ def test_split_mapping_and_roundtrip(tmp_path):
 # Training, encoders, CLI.
 
 def train_tiny_control(out, control_net: str, kimg: float = 0.016, **kw) -> Path:
-    """A tiny controlled StyleGAN2 (smiling, eyeglasses; 16 px) trained a few steps on CPU, one thread; its run dir."""
+    """A tiny controlled StyleGAN2 (smiling, eyeglasses; 16 px) trained a few steps on CPU; its run dir (the
+    suite already runs on one thread: conftest)."""
     opts = resolve_options(arch="stylegan2", control="Smiling,Eyeglasses", control_dims="4,4,8", w_dim=16,
                            mapping_depth=2, channel_base=128, channel_max=16, data=tiny_dataset(), resolution=16,
                            batch=4, out=str(out), workers=0, quiet=True, tick_kimg=0.008, ema_kimg=0.01, kimg=kimg,
                            snap=kimg, control_net=control_net, r1_interval=2, pl_interval=2, **kw)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return train(opts)
-    finally:
-        torch.set_num_threads(n)
+    return train(opts)
 
 
 @pytest.fixture(scope="module")
@@ -379,20 +375,27 @@ def test_cli_control_train_generate_evaluate(trained, tmp_path):
     assert {"checkpoint", "arch", "seed", "feature_net", "num_samples"} <= set(df.columns)
 
 
+def _uncontrolled_with_split_attrs(clf_path):
+    """A tiny uncontrolled StyleGAN2 and the two attributes the classifiers in clf_path split most evenly on it
+    (so an SVM on their labels has two classes)."""
+    from ganeval.features.attributes import load_classifiers
+
+    torch.manual_seed(0)
+    G = build_generator("stylegan2", 16, z_dim=16, w_dim=16, mapping_depth=2, channel_base=128, channel_max=16)
+    clf = load_classifiers(clf_path)
+    with torch.no_grad():
+        p = (clf(G(torch.randn(64, 16), noise_mode="const")) > 0).float().mean(0)
+    return G, [clf.attr_names[i] for i in torch.argsort((p - 0.5).abs())[:2].tolist()]
+
+
 def test_steering_baseline_rows(trained):
     """The uncontrolled baseline: attributes set by moving w along SVM normals; same rows as control_metrics."""
     from ganeval.control.metrics import steering_metrics
     from ganeval.features.attributes import load_classifiers
 
     _, clf_path = trained
-    torch.manual_seed(0)
-    G = build_generator("stylegan2", 16, z_dim=16, w_dim=16, mapping_depth=2, channel_base=128, channel_max=16)
-    clf = load_classifiers(clf_path)
-    # Attributes the random classifiers split roughly in half on this G (so the SVM has two classes).
-    with torch.no_grad():
-        p = (clf(G(torch.randn(64, 16), noise_mode="const")) > 0).float().mean(0)
-    attrs = [clf.attr_names[i] for i in torch.argsort((p - 0.5).abs())[:2].tolist()]
-    df = steering_metrics(G, clf, attrs=attrs, num_fit=96, num_samples=32)
+    G, attrs = _uncontrolled_with_split_attrs(clf_path)
+    df = steering_metrics(G, load_classifiers(clf_path), attrs=attrs, num_fit=96, num_samples=32)
     assert set(df.control_method) == {"svm-steering"} and set(df.attr) == set(attrs) | {"ALL"}
     acc = df[(df.metric == "control_accuracy") & (df.attr != "ALL")]
     assert acc.value.between(0, 1).all()
@@ -421,14 +424,7 @@ def test_several_judges_see_the_same_images(trained, tmp_path):
     acc = both[both.metric == "control_leakage"].groupby("feature_net").value.apply(list)
     assert acc[str(clf_a)] != acc[str(clf_b)]
 
-    torch.manual_seed(0)
-    base = build_generator("stylegan2", 16, z_dim=16, w_dim=16, mapping_depth=2, channel_base=128, channel_max=16)
-    from ganeval.features.attributes import load_classifiers
-
-    ca = load_classifiers(clf_a)
-    with torch.no_grad():
-        p = (ca(base(torch.randn(64, 16), noise_mode="const")) > 0).float().mean(0)
-    attrs = [ca.attr_names[i] for i in torch.argsort((p - 0.5).abs())[:2].tolist()]
+    base, attrs = _uncontrolled_with_split_attrs(clf_a)
     kw = dict(attrs=attrs, num_fit=96, num_samples=16)
     steer_both = steering_metrics(base, [str(clf_a), str(clf_b)], fit_classifiers=str(clf_a), **kw)
     steer_a = steering_metrics(base, str(clf_a), **kw)

@@ -21,13 +21,6 @@ def control_group():
     """
 
 
-def _default_classifiers(ckpt_path) -> str:
-    """The classifiers the generator was trained against (stored training options), else the bundled ones."""
-    from ..train.options import stored_options
-
-    return stored_options(ckpt_path).get("control_net") or "synthfaces-classifiers"
-
-
 @control_group.command("train")
 @click.argument("ckpt")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
@@ -43,11 +36,12 @@ def _default_classifiers(ckpt_path) -> str:
 def train_cmd(ckpt, out, classifiers, samples, steps, hidden, seed, device, quiet):
     """Fit the control encoders E_k: y^k -> w^k on samples of the generator in CKPT."""
     from ..control.encoders import load_control, save_with_encoders, train_encoders
+    from ..control.metrics import training_net
 
     if samples < 2 or steps < 1:
         raise ConfigError("--samples must be >= 2 and --steps >= 1")
     G, _ = load_control(ckpt, need_encoders=False)
-    classifiers = classifiers or _default_classifiers(G.checkpoint_path)
+    classifiers = classifiers or training_net(G.checkpoint_path)
     enc = train_encoders(G, classifiers, num_samples=samples, steps=steps, seed=seed, device=device, hidden=hidden,
                          log=None if quiet else (lambda m: click.echo(m, err=True)))
     out = out or str(Path(G.checkpoint_path).with_name(Path(G.checkpoint_path).stem + "-control.pt"))
@@ -104,7 +98,7 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
     import pandas as pd
 
     from ..control.encoders import load_control
-    from ..control.metrics import control_metrics, default_judges, subspace_ppl, subspace_separability
+    from ..control.metrics import control_metrics, default_judges, subspace_ppl, subspace_separability, training_net
 
     if out:
         from ..api import TABLE_FORMATS
@@ -112,9 +106,9 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
         if Path(out).suffix.lower() not in TABLE_FORMATS:
             raise ConfigError(f"cannot write '{out}': use one of {', '.join(TABLE_FORMATS)}")
     G, enc = load_control(ckpt, device=device or "cpu")
+    trained_on = training_net(G.checkpoint_path)   # read once: it supervises the baseline's SVMs too
     judges = [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else []
-    judges = judges or default_judges(G.checkpoint_path)
-    trained_on = _default_classifiers(G.checkpoint_path)
+    judges = judges or default_judges(trained_on=trained_on)
     dfs = [control_metrics(G, enc, judges, num_samples=samples, seed=seed, device=device)]
     if ls_samples:
         dfs.append(subspace_separability(G, trained_on, num_samples=ls_samples, seed=seed, device=device))

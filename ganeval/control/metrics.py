@@ -63,13 +63,19 @@ def _judges(classifiers, device) -> list[tuple[str, torch.nn.Module]]:
     return out
 
 
-def default_judges(ckpt_path) -> list[str]:
-    """The classifiers a controlled checkpoint was trained against (its stored --control-net, else the bundled
-    set), plus the bundled independent judge when that training net is the bundled set."""
-    from ..features.attributes import BUNDLED, pretrained_dir
+def training_net(ckpt_path) -> str:
+    """The classifiers a controlled checkpoint was trained against: its stored --control-net, else the bundled set."""
     from ..train.options import stored_options
 
-    trained_on = stored_options(ckpt_path).get("control_net") or "synthfaces-classifiers"
+    return stored_options(ckpt_path).get("control_net") or "synthfaces-classifiers"
+
+
+def default_judges(ckpt_path=None, trained_on: str | None = None) -> list[str]:
+    """The training net (given, or read from the checkpoint), plus the bundled independent judge when the
+    training net is the bundled set."""
+    from ..features.attributes import BUNDLED, pretrained_dir
+
+    trained_on = trained_on or training_net(ckpt_path)
     judges = [trained_on]
     if trained_on == "synthfaces-classifiers" and (pretrained_dir() / BUNDLED["synthfaces-judge"]).is_file():
         judges.append("synthfaces-judge")
