@@ -373,6 +373,8 @@ def test_cli_control_train_generate_evaluate(trained, tmp_path):
     ppl = df[df.metric == "control_ppl"]
     assert set(ppl.subspace) == {"smiling", "eyeglasses", "rest"} and np.isfinite(ppl.value).all()
     assert {"checkpoint", "arch", "seed", "feature_net", "num_samples"} <= set(df.columns)
+    r = runner.invoke(main, ["control", "evaluate", str(out), "--steer-quantile", "1.5"])
+    assert r.exit_code == 2 and r.output.startswith("ganeval: error: --steer-quantile") and r.output.count("\n") == 1
 
 
 def _uncontrolled_with_split_attrs(clf_path):
@@ -401,6 +403,13 @@ def test_steering_baseline_rows(trained):
     assert acc.value.between(0, 1).all()
     eff = df[(df.metric == "control_effect") & (df.attr != "ALL")]
     assert (eff.value > 0).all()     # moving along +n raises the attribute's probability
+    assert set(df.steer_quantile) == {0.9}
+    # A weaker edit (targets nearer the boundary) moves the attribute less.
+    weak = steering_metrics(G, load_classifiers(clf_path), attrs=attrs, num_fit=96, num_samples=32, quantile=0.6)
+    weak_eff = weak[(weak.metric == "control_effect") & (weak.attr != "ALL")]
+    assert (weak_eff.value.to_numpy() < eff.value.to_numpy()).all()
+    with pytest.raises(ConfigError, match="quantile"):
+        steering_metrics(G, load_classifiers(clf_path), attrs=attrs, quantile=1.0)
 
 
 def test_several_judges_see_the_same_images(trained, tmp_path):

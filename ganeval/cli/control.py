@@ -89,11 +89,15 @@ def generate_cmd(ckpt, set_values, seeds, psi, noise_mode, nrow, out, device):
 @click.option("--ppl-distance", default="synth-lpips", show_default=True, help="PPL distance (registered name).")
 @click.option("--baseline", default=None, metavar="CKPT",
               help="Also steer this uncontrolled generator along SVM normals in W (same attributes, same rows).")
+@click.option("--steer-quantile", type=float, default=0.9, show_default=True,
+              help="Baseline edit strength: 'set to 1' moves w to this quantile of the positives' SVM distance "
+                   "('set to 0': 1 - it of the negatives').")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda [cuda if available].")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="Write the rows (.csv .parquet .json .jsonl).")
-def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distance, baseline, seed, device, out):
+def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distance, baseline, steer_quantile, seed,
+                 device, out):
     """Controllability: accuracy of set attributes, leakage into the others, LS and PPL per subspace."""
     import pandas as pd
 
@@ -105,6 +109,8 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
 
         if Path(out).suffix.lower() not in TABLE_FORMATS:
             raise ConfigError(f"cannot write '{out}': use one of {', '.join(TABLE_FORMATS)}")
+    if not 0 < steer_quantile < 1:
+        raise ConfigError(f"--steer-quantile must lie in (0, 1), got {steer_quantile}")
     G, enc = load_control(ckpt, device=device or "cpu")
     trained_on = training_net(G.checkpoint_path)   # read once: it supervises the baseline's SVMs too
     judges = [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else []
@@ -120,7 +126,8 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
 
         # The SVMs learn from the net GAN-Control was trained against: same supervision, same judges.
         dfs.append(steering_metrics(load_generator(baseline), judges, attrs=list(G.control_attrs),
-                                    num_samples=samples, seed=seed, device=device, fit_classifiers=trained_on))
+                                    num_samples=samples, quantile=steer_quantile, seed=seed, device=device,
+                                    fit_classifiers=trained_on))
     df = pd.concat(dfs, ignore_index=True)
     if out:
         from ..api import write_table

@@ -199,6 +199,8 @@ def steering_metrics(G, classifiers="synthfaces-classifiers", attrs="smiling", n
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
+    if not 0 < quantile < 1:
+        raise ConfigError(f"steering quantile must lie in (0, 1), got {quantile}")
     G, device = prepare_generator(G, device)
     if not G.has_w:
         raise ConfigError("steering along SVM normals needs a W space (mapping depth > 0)")
