@@ -104,6 +104,65 @@ def test_loss_edge_cases_and_distances():
         float((10 - d).clamp_min(0).masked_fill(torch.eye(5, dtype=torch.bool), 0).sum() / 20))   # i ≠ j only
 
 
+def test_threshold_calibration_matches_hand_computation():
+    """control.calibrate: distance quantiles of same- / different-label pairs, suggested τ±, loss floors."""
+    from ganeval.control.calibrate import embedding_distances, resolve_taus, tau_option
+
+    # Attribute a: 1-d embeddings 0, 0.1, 1, 1.3, labels 0, 0, 1, 1 (l1 distance = |difference|).
+    #   same-label pairs: d(0,1) = 0.1, d(2,3) = 0.3 -> median 0.2
+    #   different-label pairs: d(0,2) = 1, d(0,3) = 1.3, d(1,2) = 0.9, d(1,3) = 1.2 -> median 1.1
+    #   at τ⁺, τ⁻ = 0.15, 1.0: floor⁺ = mean(0, 0.15) = 0.075; floor⁻ over all six pairs =
+    #   (0.9 + 0.7 + 0 + 0 + 0.1 + 0) / 6 = 1.7 / 6
+    # Attribute b: the same embedding with labels 0, 1, 0, 1: same = d(0,2) = 1, d(1,3) = 1.2 -> median 1.1;
+    #   different = d(0,1) = 0.1, d(0,3) = 1.3, d(1,2) = 0.9, d(2,3) = 0.3 -> median 0.6.
+    e = torch.tensor([[0.0], [0.1], [1.0], [1.3]])
+    labels = torch.tensor([[0, 0], [0, 1], [1, 0], [1, 1]])
+    df = embedding_distances([e, e], labels, ["a", "b"], "l1", tau=[0.15, 1.0])
+    a, b = df.iloc[0], df.iloc[1]
+    assert (a.pairs_same, a.pairs_diff, a.label_rate) == (2, 4, 0.5)
+    assert a.same_median == pytest.approx(0.2) and a.diff_median == pytest.approx(1.1)
+    assert a.suggested_tau_pos == pytest.approx(0.2) and a.suggested_tau_neg == pytest.approx(1.1)
+    assert a.floor_pos == pytest.approx(0.075) and a.floor_neg == pytest.approx(1.7 / 6)
+    assert b.same_median == pytest.approx(1.1) and b.diff_median == pytest.approx(0.6)
+    assert b.floor_neg == pytest.approx(a.floor_neg)          # floor⁻ runs over all pairs, whatever the labels
+    # Without --tau the floors are taken at the suggested thresholds; per-attribute τ pairs are read in order.
+    df2 = embedding_distances([e, e], labels, ["a", "b"], "l1")
+    assert df2.tau_pos.tolist() == pytest.approx([0.2, 1.1])
+    assert embedding_distances([e, e], labels, ["a", "b"], "l1", tau=[0.15, 1.0, 0.0, 0.0]).floor_neg.iloc[1] == 0
+    assert tau_option(df2) == "0.2,1.1,1.1,0.6"
+    assert resolve_taus([0.1, 0.5], 3) == [(0.1, 0.5)] * 3
+    assert resolve_taus([1, 2, 3, 4], 2) == [(1.0, 2.0), (3.0, 4.0)]
+    with pytest.raises(ConfigError, match="control-tau"):
+        resolve_taus([1, 2, 3], 2)
+    with pytest.raises(ConfigError, match="same label"):
+        embedding_distances([e], torch.zeros(4, 1), ["a"], "l1")
+
+
+def test_cli_control_taus(tmp_path):
+    """`ganeval control taus` on labelled synthfaces with a classifier file: one row per attribute, the suggested
+    --control-tau printed, floors at given thresholds; bad input is one line, exit 2."""
+    torch.manual_seed(0)
+    clf = save_classifiers(AttributeClassifiers(resolution=32, channels=(4, 4, 8), hidden=8), tmp_path / "clf.pt")
+    csv = tmp_path / "taus.csv"
+    args = ["control", "taus", "--control", "Male,Smiling", "--control-net", str(clf), "--data",
+            "synthfaces:40?res=32", "--samples", "30", "--device", "cpu"]
+    r = CliRunner().invoke(main, args + ["--out", str(csv)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(csv)
+    assert df.attr.tolist() == ["male", "smiling"] and (df.pairs_same + df.pairs_diff == 30 * 29 // 2).all()
+    assert (df.same_q25 <= df.same_median).all() and (df.same_median <= df.same_q75).all()
+    assert f"--control-tau {df.suggested_tau_pos[0]:.3g},{df.suggested_tau_neg[0]:.3g}," in r.output
+    r = CliRunner().invoke(main, args + ["--tau", "0,2", "--control-distance", "l2", "--out", str(csv)])
+    assert r.exit_code == 0, r.output
+    l2 = pd.read_csv(csv)
+    assert (l2.tau_pos == 0).all() and (l2.tau_neg == 2).all()
+    assert (l2.floor_pos > 0).all() and (l2.floor_neg > 0).all()
+    for bad, msg in ((["--samples", "2"], "at least 3"), (["--control", "Smilling"], "unknown attribute"),
+                     (["--control-embedding", "prob"], "l1 or l2"), (["--tau", "0.1,0.2,0.3"], "control-tau")):
+        r = CliRunner().invoke(main, args + bad)
+        assert r.exit_code == 2 and msg in r.output and r.output.count("\n") == 1, r.output
+
+
 # ----------------------------------------------------------------------------------------------------
 # Pair batches.
 
@@ -230,6 +289,11 @@ def test_control_options_errors():
         resolve_options(arch="stylegan2", control="Smiling", control_distance="l3", data=data)
     with pytest.raises(ConfigError, match="control-tau"):
         resolve_options(arch="stylegan2", control="Smiling", control_tau="0.1", data=data)
+    # τ⁺,τ⁻ for all attributes, or one pair per attribute (the paper's τ±_k); nothing in between.
+    o = resolve_options(arch="stylegan2", control="Smiling,Young", control_tau="0.1,0.5,0.2,0.6", data=data)
+    assert o.control_tau == [0.1, 0.5, 0.2, 0.6]
+    with pytest.raises(ConfigError, match="control-tau"):
+        resolve_options(arch="stylegan2", control="Smiling,Young", control_tau="0.1,0.5,0.2", data=data)
     with pytest.raises(ConfigError, match="l1 or l2"):     # a 1-d embedding has no useful cosine distance
         resolve_options(arch="stylegan2", control="Smiling", control_embedding="prob", data=data)
     with pytest.raises(ConfigError, match="features or prob"):
@@ -284,14 +348,21 @@ def test_prob_embedding_and_training_with_it(tmp_path):
     torch.testing.assert_close(feats, clf.embed(img.detach())[:, clf.attr_names.index("smiling")])
 
     clf_path = save_classifiers(clf, tmp_path / "clf.pt")
+    # Per-attribute thresholds: smiling τ⁺,τ⁻ = 0.1,0.5, eyeglasses 0.1,0.05.
     run_dir = train_tiny_control(tmp_path, str(clf_path), control_embedding="prob", control_distance="l1",
-                                 control_tau="0.1,0.5", control_augment=0.1)
+                                 control_tau="0.1,0.5,0.1,0.05", control_augment=0.1)
     stats = [json.loads(line) for line in open(run_dir / "stats.jsonl")]
     assert stats and all(math.isfinite(r["Loss/control/Lc"]) for r in stats)
     # An l1 distance of probabilities is at most 1, so the pos term is at most 1 - τ⁺ (logits would be unbounded).
     assert all(r[f"Loss/control/{a}/pos"] <= 0.9 + 1e-6 for r in stats for a in ("smiling", "eyeglasses"))
+    # max(τ⁻ - d, 0) <= τ⁻: each attribute's push term is bounded by its own τ⁻, and smiling's exceeds
+    # eyeglasses' bound (an untrained generator's probabilities barely differ), so the thresholds are not shared.
+    assert all(r["Loss/control/eyeglasses/neg"] <= 0.05 + 1e-6 for r in stats)
+    assert all(r["Loss/control/smiling/neg"] <= 0.5 + 1e-6 for r in stats)
+    assert max(r["Loss/control/smiling/neg"] for r in stats) > 0.05
     saved = json.loads((run_dir / "training_options.json").read_text())
     assert saved["control_embedding"] == "prob" and saved["control_distance"] == "l1"
+    assert saved["control_tau"] == [0.1, 0.5, 0.1, 0.05]
     assert saved["control_augment"] == 0.1
 
 

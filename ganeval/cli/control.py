@@ -1,4 +1,4 @@
-"""`ganeval control train|generate|evaluate`: GAN-Control's encoders, controlled images and metrics."""
+"""`ganeval control train|generate|evaluate|taus`: GAN-Control's encoders, controlled images, metrics and thresholds."""
 
 from __future__ import annotations
 
@@ -137,6 +137,61 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
              "leak_controlled")
     cols = [c for c in shown if c in df.columns]
     click.echo(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if out:
+        click.echo(f"wrote {out}")
+
+
+@control_group.command("taus")
+@click.option("--control", "attrs", required=True, metavar="ATTRS", help="The attributes, e.g. Male,Smiling.")
+@click.option("--control-net", default="synthfaces-classifiers", show_default=True, metavar="NAME|PATH",
+              help="The classifiers giving M_k (as `train --control-net`).")
+@click.option("--control-embedding", type=click.Choice(["features", "prob"]), default="features", show_default=True)
+@click.option("--control-distance", type=click.Choice(["l1", "l2", "cosine"]), default="cosine", show_default=True)
+@click.option("--data", default="synthfaces:1000?res=64&seed=3", show_default=True,
+              help="Labelled real images (dataset path or spec).")
+@click.option("--samples", type=int, default=600, show_default=True, help="Images (all their pairs are measured).")
+@click.option("--tau", default=None, metavar="TAU+,TAU-[,..]", help="Floors at these thresholds [the suggested].")
+@click.option("--q-pos", type=float, default=0.5, show_default=True,
+              help="τ⁺ suggested = this quantile of the same-label distances.")
+@click.option("--q-neg", type=float, default=0.5, show_default=True,
+              help="τ⁻ suggested = this quantile of the different-label distances.")
+@click.option("--device", default=None, help="cpu, cuda [cuda if available].")
+@click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the table (.csv .parquet .json).")
+def taus_cmd(attrs, control_net, control_embedding, control_distance, data, samples, tau, q_pos, q_neg, device, out):
+    """Per-attribute thresholds τ⁺_k / τ⁻_k from the M_k distances of labelled real images, and loss floors."""
+    import torch
+
+    from ..attributes import resolve_attrs
+    from ..control.calibrate import embed_images, embedding_distances, tau_option
+    from ..control.loss import load_embedding
+    from ..control.options import _list, canonical_attrs
+    from ..data import open_dataset
+    from ..utils import resolve_device
+
+    if out:
+        from ..api import TABLE_FORMATS
+
+        if Path(out).suffix.lower() not in TABLE_FORMATS:
+            raise ConfigError(f"cannot write '{out}': use one of {', '.join(TABLE_FORMATS)}")
+    if control_embedding == "prob" and control_distance == "cosine":
+        raise ConfigError("--control-embedding prob is one number per image: use --control-distance l1 or l2")
+    attrs = canonical_attrs(attrs)
+    ds = open_dataset(data)
+    if not ds.has_labels:
+        raise ConfigError(f"--data {data}: no attribute labels (thresholds are read off labelled images)")
+    n = min(samples, len(ds))
+    items = ds.__getitems__(list(range(n))) if hasattr(ds, "__getitems__") else [ds[i] for i in range(n)]
+    images = torch.stack([img for img, _ in items])
+    labels = torch.stack([lab for _, lab in items])[:, resolve_attrs(attrs, list(ds.attr_names))]
+    embedding = load_embedding(control_net, attrs, resolve_device(device), kind=control_embedding)
+    df = embedding_distances(embed_images(embedding, images), labels, attrs, control_distance,
+                             tau=_list(tau, float, "tau") if tau else None, q_pos=q_pos, q_neg=q_neg)
+    if out:
+        from ..api import write_table
+
+        write_table(df, out)
+    click.echo(df.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    click.echo(f"suggested: --control {','.join(attrs)} --control-tau {tau_option(df)}")
     if out:
         click.echo(f"wrote {out}")
 

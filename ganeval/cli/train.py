@@ -46,7 +46,9 @@ def _comma_list(value: str | None) -> list[str] | None:
               help="GAN-Control: split Z/W into one subspace per attribute (+ the rest), e.g. Smiling,Eyeglasses.")
 @click.option("--control-dims", default=None, metavar="D1,..,DN+1", help="GAN-Control: z^k sizes [z-dim split evenly].")
 @click.option("--control-weight", type=float, default=None, help="GAN-Control: weight of the contrastive loss [1].")
-@click.option("--control-tau", default=None, metavar="TAU+,TAU-", help="GAN-Control: thresholds τ⁺,τ⁻ [0.1,0.5].")
+@click.option("--control-tau", default=None, metavar="TAU+,TAU-[,..]",
+              help="GAN-Control: thresholds τ⁺,τ⁻ for every attribute, or one τ⁺,τ⁻ pair per attribute in "
+                   "--control order (`ganeval control taus` suggests them) [0.1,0.5].")
 @click.option("--control-distance", default=None, metavar="NAME", help="GAN-Control: l1 | l2 | cosine [cosine].")
 @click.option("--control-net", default=None, metavar="NAME|PATH",
               help="GAN-Control: attribute classifiers giving M_k (a classifier file, or nvidia-celebahq[:DIR] "

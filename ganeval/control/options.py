@@ -69,10 +69,10 @@ def validate_control(o) -> None:
         raise ConfigError(f"--control-augment must be >= 0, got {o.control_augment}")
     if o.control_weight < 0:
         raise ConfigError(f"--control-weight must be >= 0, got {o.control_weight}")
-    tau = list(o.control_tau)
-    if len(tau) != 2:
-        raise ConfigError(f"--control-tau takes two numbers τ⁺,τ⁻ (e.g. 0.1,0.5), got {tau}")
-    o.control_tau = [float(t) for t in tau]
+    from .calibrate import resolve_taus
+
+    resolve_taus(o.control_tau, len(o.control))   # 2 numbers, or τ⁺,τ⁻ per attribute (the paper's τ±_k)
+    o.control_tau = [float(t) for t in o.control_tau]
     batch = o.batch_gpu or o.batch
     if batch < 2:
         raise ConfigError("GAN-Control pairs latents: the (micro)batch must hold at least 2 samples")

@@ -232,13 +232,15 @@ def train(options: TrainingOptions) -> Path:
     # Losses, phases, schedule.
     loss_cls, loss_extra = GANLoss, {}
     if options.control:   # GAN-Control (issue 9): GAN loss + λ · factorised contrastive loss
+        from ..control.calibrate import resolve_taus
         from ..control.loss import ControlGANLoss, load_embedding
 
         loss_cls = ControlGANLoss
+        taus = resolve_taus(options.control_tau, len(options.control))
         loss_extra = dict(embedding=load_embedding(options.control_net, options.control, device,
                                                    kind=options.control_embedding),
-                          control_weight=options.control_weight, tau_pos=options.control_tau[0],
-                          tau_neg=options.control_tau[1], distance=options.control_distance,
+                          control_weight=options.control_weight, tau_pos=[t[0] for t in taus],
+                          tau_neg=[t[1] for t in taus], distance=options.control_distance,
                           augment=options.control_augment)
     loss = loss_cls(G, D, progressive=options.progressive, loss=options.loss, r1_gamma=options.r1_gamma,
                     style_mixing_prob=options.style_mixing, pl_weight=options.pl_weight,

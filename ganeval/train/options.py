@@ -89,7 +89,7 @@ class TrainingOptions:
     control: list = field(default_factory=list)    # controlled attributes (empty = off)
     control_dims: list | None = None        # N+1 sizes of z^1..z^{N+1} (None = z_dim split evenly)
     control_weight: float = 1.0             # weight λ of the contrastive loss L_c
-    control_tau: list = field(default_factory=lambda: [0.1, 0.5])   # [τ⁺, τ⁻] (same for every attribute)
+    control_tau: list = field(default_factory=lambda: [0.1, 0.5])   # [τ⁺, τ⁻] for all, or per attribute
     control_distance: str = "cosine"        # l1 | l2 | cosine in the attribute embedding M_k
     control_net: str = "synthfaces-classifiers"    # attribute classifiers whose embed() gives M_k
     control_embedding: str = "features"     # M_k = the classifier's per-attribute features | 'prob' = σ(its logit)

@@ -1,0 +1,92 @@
+"""Per-attribute thresholds τ⁺_k / τ⁻_k of GAN-Control's contrastive loss, read off real images.
+
+The paper's thresholds are per attribute and live on the scale of each embedding M_k, which differs between
+embedding nets, distances and attributes. `embedding_distances` measures that scale on labelled real images:
+for attribute k, the distances d_k between all pairs of N images, split into pairs with the same label and
+pairs with different labels. It also gives what the loss cannot get below even for a generator that matches
+the data and is perfectly disentangled, so that a logged term can be read against it:
+
+    floor⁻_k = mean over all pairs of max(τ⁻_k - d_k, 0)
+        pairs not sharing z^k are independent in attribute k: random pairs of real images;
+    floor⁺_k = mean over same-label pairs of max(d_k - τ⁺_k, 0)
+        pairs sharing z^k share the attribute value but nothing else: same-label pairs.
+
+Suggested thresholds (`suggest`): τ⁺_k = the `q_pos` quantile of the same-label distances (pairs sharing z^k
+should be as close as a typical same-label pair), τ⁻_k = the `q_neg` quantile of the different-label
+distances (pairs not sharing it pushed as far apart as a typical pair with different labels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..errors import ConfigError
+from .loss import ClassifierEmbedding, pairwise_distance
+
+
+@torch.no_grad()
+def embed_images(embedding: ClassifierEmbedding, images_uint8: torch.Tensor, batch_size: int = 200) -> list:
+    """uint8 images [N, C, H, W] -> M_k embeddings, one [N, D_k] array per controlled attribute."""
+    device = next(embedding.clf.parameters()).device
+    parts = []
+    for i in range(0, len(images_uint8), batch_size):
+        img = images_uint8[i:i + batch_size].to(device).float() / 127.5 - 1
+        parts.append([e.flatten(1).float().cpu() for e in embedding(img)])
+    return [torch.cat([p[k] for p in parts]) for k in range(len(parts[0]))]
+
+
+def embedding_distances(embeddings: list[torch.Tensor], labels: torch.Tensor, attrs: list[str],
+                        distance: str = "cosine", tau: tuple | list | None = None, q_pos: float = 0.5,
+                        q_neg: float = 0.5) -> pd.DataFrame:
+    """One row per attribute: label rate, same- and different-label distance quantiles, suggested τ⁺ / τ⁻, and
+    the loss floors at the thresholds `tau` (τ⁺, τ⁻ for every attribute, or one pair per attribute), else at the
+    suggested ones.
+
+    embeddings[k]: M_k of N labelled images [N, D_k]; labels: [N, len(attrs)] 0/1, column k for attribute k.
+    """
+    n = len(labels)
+    if n < 3:
+        raise ConfigError("calibrating thresholds needs at least 3 labelled images")
+    if not (0 < q_pos < 1 and 0 < q_neg < 1):
+        raise ConfigError("threshold quantiles must lie in (0, 1)")
+    taus = resolve_taus(tau, len(attrs)) if tau is not None else None
+    upper = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)   # each unordered pair once
+    rows = []
+    for k, attr in enumerate(attrs):
+        d = pairwise_distance(embeddings[k].double(), distance)[upper].numpy()
+        y = labels[:, k].bool()
+        same = (y[:, None] == y[None, :])[upper].numpy()
+        if same.all() or not same.any():
+            raise ConfigError(f"{attr}: all {n} images have the same label; no different-label pairs to measure")
+        d_same, d_diff = d[same], d[~same]
+        suggested = (float(np.quantile(d_same, q_pos)), float(np.quantile(d_diff, q_neg)))
+        tau_pos, tau_neg = taus[k] if taus is not None else suggested
+        row = dict(attr=attr, label_rate=float(y.double().mean()), pairs_same=int(same.sum()),
+                   pairs_diff=int((~same).sum()))
+        for name, v in (("same", d_same), ("diff", d_diff)):
+            q25, q50, q75 = np.quantile(v, [0.25, 0.5, 0.75])
+            row.update({f"{name}_q25": float(q25), f"{name}_median": float(q50), f"{name}_q75": float(q75)})
+        row.update(suggested_tau_pos=suggested[0], suggested_tau_neg=suggested[1], tau_pos=float(tau_pos),
+                   tau_neg=float(tau_neg),
+                   floor_pos=float(np.maximum(d_same - tau_pos, 0).mean()),
+                   floor_neg=float(np.maximum(tau_neg - d, 0).mean()))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def resolve_taus(tau, num_attrs: int) -> list[tuple[float, float]]:
+    """--control-tau values -> one (τ⁺, τ⁻) per attribute: two numbers for all, or 2N (pairs in --control order)."""
+    tau = [float(t) for t in tau]
+    if len(tau) == 2:
+        return [(tau[0], tau[1])] * num_attrs
+    if len(tau) == 2 * num_attrs:
+        return [(tau[2 * k], tau[2 * k + 1]) for k in range(num_attrs)]
+    raise ConfigError(f"--control-tau takes two numbers τ⁺,τ⁻ for every attribute, or {2 * num_attrs} "
+                      f"(τ⁺,τ⁻ per attribute in --control order), got {len(tau)}")
+
+
+def tau_option(df: pd.DataFrame) -> str:
+    """The suggested thresholds as a --control-tau value (τ⁺,τ⁻ per attribute, in the table's order)."""
+    return ",".join(f"{r.suggested_tau_pos:.3g},{r.suggested_tau_neg:.3g}" for r in df.itertuples())
