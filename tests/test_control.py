@@ -124,6 +124,9 @@ def test_threshold_calibration_matches_hand_computation():
     assert a.suggested_tau_pos == pytest.approx(0.2) and a.suggested_tau_neg == pytest.approx(1.1)
     assert a.floor_pos == pytest.approx(0.075) and a.floor_neg == pytest.approx(1.7 / 6)
     assert b.same_median == pytest.approx(1.1) and b.diff_median == pytest.approx(0.6)
+    # AUC = P(different-label d > same-label d): a: every one of the 4 x 2 comparisons -> 1; b: only 1.3 beats
+    # 1 and 1.2 -> 2 / 8.
+    assert a.auc == pytest.approx(1.0) and b.auc == pytest.approx(0.25)
     assert b.floor_neg == pytest.approx(a.floor_neg)          # floor⁻ runs over all pairs, whatever the labels
     # Without --tau the floors are taken at the suggested thresholds; per-attribute τ pairs are read in order.
     df2 = embedding_distances([e, e], labels, ["a", "b"], "l1")

@@ -191,6 +191,9 @@ def taus_cmd(attrs, control_net, control_embedding, control_distance, data, samp
 
         write_table(df, out)
     click.echo(df.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    for r in df[df.auc < 0.6].itertuples():
+        click.echo(f"warning: {r.attr}: M_k hardly tells the labels apart on these images (AUC {r.auc:.2f}); "
+                   "the loss cannot control it through this embedding", err=True)
     click.echo(f"suggested: --control {','.join(attrs)} --control-tau {tau_option(df)}")
     if out:
         click.echo(f"wrote {out}")

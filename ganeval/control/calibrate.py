@@ -11,7 +11,11 @@ the data and is perfectly disentangled, so that a logged term can be read agains
     floor⁺_k = mean over same-label pairs of max(d_k - τ⁺_k, 0)
         pairs sharing z^k share the attribute value but nothing else: same-label pairs.
 
-Suggested thresholds (`suggest`): τ⁺_k = the `q_pos` quantile of the same-label distances (pairs sharing z^k
+`auc` is the probability that a different-label pair lies farther apart than a same-label pair (ties count
+half): near 0.5 the embedding does not tell the labels apart on these images (e.g. an attribute too small to
+see at this resolution), and the loss can only be lowered by features that the attribute does not drive.
+
+Suggested thresholds: τ⁺_k = the `q_pos` quantile of the same-label distances (pairs sharing z^k
 should be as close as a typical same-label pair), τ⁻_k = the `q_neg` quantile of the different-label
 distances (pairs not sharing it pushed as far apart as a typical pair with different labels).
 """
@@ -64,7 +68,7 @@ def embedding_distances(embeddings: list[torch.Tensor], labels: torch.Tensor, at
         suggested = (float(np.quantile(d_same, q_pos)), float(np.quantile(d_diff, q_neg)))
         tau_pos, tau_neg = taus[k] if taus is not None else suggested
         row = dict(attr=attr, label_rate=float(y.double().mean()), pairs_same=int(same.sum()),
-                   pairs_diff=int((~same).sum()))
+                   pairs_diff=int((~same).sum()), auc=distance_auc(d_same, d_diff))
         for name, v in (("same", d_same), ("diff", d_diff)):
             q25, q50, q75 = np.quantile(v, [0.25, 0.5, 0.75])
             row.update({f"{name}_q25": float(q25), f"{name}_median": float(q50), f"{name}_q75": float(q75)})
@@ -74,6 +78,15 @@ def embedding_distances(embeddings: list[torch.Tensor], labels: torch.Tensor, at
                    floor_neg=float(np.maximum(tau_neg - d, 0).mean()))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def distance_auc(d_same: np.ndarray, d_diff: np.ndarray) -> float:
+    """P(a different-label distance > a same-label distance), ties counted half (Mann-Whitney U / (n_s n_d))."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.concatenate([d_same, d_diff]))   # average ranks for ties
+    n_s, n_d = len(d_same), len(d_diff)
+    return float((ranks[n_s:].sum() - n_d * (n_d + 1) / 2) / (n_s * n_d))
 
 
 def resolve_taus(tau, num_attrs: int) -> list[tuple[float, float]]:
