@@ -32,7 +32,7 @@ from .loss import ClassifierEmbedding, pairwise_distance
 
 @torch.no_grad()
 def embed_images(embedding: ClassifierEmbedding, images_uint8: torch.Tensor, batch_size: int = 200) -> list:
-    """uint8 images [N, C, H, W] -> M_k embeddings, one [N, D_k] array per controlled attribute."""
+    """uint8 images [N, C, H, W] -> M_k embeddings, one [N, D_k] tensor per controlled attribute."""
     device = next(embedding.clf.parameters()).device
     parts = []
     for i in range(0, len(images_uint8), batch_size):
@@ -59,7 +59,7 @@ def embedding_distances(embeddings: list[torch.Tensor], labels: torch.Tensor, at
     upper = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)   # each unordered pair once
     rows = []
     for k, attr in enumerate(attrs):
-        d = pairwise_distance(embeddings[k].double(), distance)[upper].numpy()
+        d = _distances(embeddings[k].double(), distance)[upper].numpy()
         y = labels[:, k].bool()
         same = (y[:, None] == y[None, :])[upper].numpy()
         if same.all() or not same.any():
@@ -78,6 +78,13 @@ def embedding_distances(embeddings: list[torch.Tensor], labels: torch.Tensor, at
                    floor_neg=float(np.maximum(tau_neg - d, 0).mean()))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _distances(e: torch.Tensor, distance: str) -> torch.Tensor:
+    """The loss's pairwise distances, without its [N, N, D] intermediate for l1 / l2 (D can be 512 here)."""
+    if distance in ("l1", "l2"):
+        return torch.cdist(e, e, p=1 if distance == "l1" else 2)
+    return pairwise_distance(e, distance)
 
 
 def distance_auc(d_same: np.ndarray, d_diff: np.ndarray) -> float:
