@@ -139,6 +139,8 @@ def test_threshold_calibration_matches_hand_computation():
         resolve_taus([1, 2, 3], 2)
     with pytest.raises(ConfigError, match="same label"):
         embedding_distances([e], torch.zeros(4, 1), ["a"], "l1")
+    with pytest.raises(ConfigError, match="--tau takes"):
+        embedding_distances([e, e], labels, ["a", "b"], "l1", tau=[0.1, 0.2, 0.3])
 
 
 def test_cli_control_taus(tmp_path):
@@ -161,7 +163,7 @@ def test_cli_control_taus(tmp_path):
     assert (l2.tau_pos == 0).all() and (l2.tau_neg == 2).all()
     assert (l2.floor_pos > 0).all() and (l2.floor_neg > 0).all()
     for bad, msg in ((["--samples", "2"], "at least 3"), (["--control", "Smilling"], "unknown attribute"),
-                     (["--control-embedding", "prob"], "l1 or l2"), (["--tau", "0.1,0.2,0.3"], "control-tau")):
+                     (["--control-embedding", "prob"], "l1 or l2"), (["--tau", "0.1,0.2,0.3"], "--tau takes")):
         r = CliRunner().invoke(main, args + bad)
         assert r.exit_code == 2 and msg in r.output and r.output.count("\n") == 1, r.output
 

@@ -43,7 +43,7 @@ def embed_images(embedding: ClassifierEmbedding, images_uint8: torch.Tensor, bat
 
 def embedding_distances(embeddings: list[torch.Tensor], labels: torch.Tensor, attrs: list[str],
                         distance: str = "cosine", tau: tuple | list | None = None, q_pos: float = 0.5,
-                        q_neg: float = 0.5) -> pd.DataFrame:
+                        q_neg: float = 0.5, tau_option_name: str = "tau") -> pd.DataFrame:
     """One row per attribute: label rate, same- and different-label distance quantiles, suggested τ⁺ / τ⁻, and
     the loss floors at the thresholds `tau` (τ⁺, τ⁻ for every attribute, or one pair per attribute), else at the
     suggested ones.
@@ -55,7 +55,7 @@ def embedding_distances(embeddings: list[torch.Tensor], labels: torch.Tensor, at
         raise ConfigError("calibrating thresholds needs at least 3 labelled images")
     if not (0 < q_pos < 1 and 0 < q_neg < 1):
         raise ConfigError("threshold quantiles must lie in (0, 1)")
-    taus = resolve_taus(tau, len(attrs)) if tau is not None else None
+    taus = resolve_taus(tau, len(attrs), f"--{tau_option_name}") if tau is not None else None
     upper = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal=1)   # each unordered pair once
     rows = []
     for k, attr in enumerate(attrs):
@@ -96,14 +96,14 @@ def distance_auc(d_same: np.ndarray, d_diff: np.ndarray) -> float:
     return float((ranks[n_s:].sum() - n_d * (n_d + 1) / 2) / (n_s * n_d))
 
 
-def resolve_taus(tau, num_attrs: int) -> list[tuple[float, float]]:
+def resolve_taus(tau, num_attrs: int, option: str = "--control-tau") -> list[tuple[float, float]]:
     """--control-tau values -> one (τ⁺, τ⁻) per attribute: two numbers for all, or 2N (pairs in --control order)."""
     tau = [float(t) for t in tau]
     if len(tau) == 2:
         return [(tau[0], tau[1])] * num_attrs
     if len(tau) == 2 * num_attrs:
         return [(tau[2 * k], tau[2 * k + 1]) for k in range(num_attrs)]
-    raise ConfigError(f"--control-tau takes two numbers τ⁺,τ⁻ for every attribute, or {2 * num_attrs} "
+    raise ConfigError(f"{option} takes two numbers τ⁺,τ⁻ for every attribute, or {2 * num_attrs} "
                       f"(τ⁺,τ⁻ per attribute in --control order), got {len(tau)}")
 
 
