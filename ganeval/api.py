@@ -55,12 +55,19 @@ def evaluate(G_or_path, presets=("fid50k_full",), *, reference=None, classifiers
     return df
 
 
+def table_suffix(path: str | os.PathLike) -> str:
+    """The table format of `path` (its lower-case suffix); a one-line ConfigError for any other. CLIs call it
+    before the work, so that a bad --out fails at once."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        raise ConfigError(f"cannot write '{path}': use one of {', '.join(TABLE_FORMATS)}")
+    return suffix
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a result table as .csv, .parquet, .json (records) or .jsonl, atomically."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_FORMATS:
-        raise ConfigError(f"cannot write '{path}': use one of {', '.join(TABLE_FORMATS)}")
+    suffix = table_suffix(path)
     with atomic_write(path, suffix=suffix) as tmp:
         if suffix == ".csv":
             df.to_csv(tmp, index=False)

@@ -105,10 +105,9 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
     from ..control.metrics import control_metrics, default_judges, subspace_ppl, subspace_separability, training_net
 
     if out:
-        from ..api import TABLE_FORMATS
+        from ..api import table_suffix
 
-        if Path(out).suffix.lower() not in TABLE_FORMATS:
-            raise ConfigError(f"cannot write '{out}': use one of {', '.join(TABLE_FORMATS)}")
+        table_suffix(out)   # fail before the work
     if not 0 < steer_quantile < 1:
         raise ConfigError(f"--steer-quantile must lie in (0, 1), got {steer_quantile}")
     G, enc = load_control(ckpt, device=device or "cpu")
@@ -165,24 +164,21 @@ def taus_cmd(attrs, control_net, control_embedding, control_distance, data, samp
     from ..control.calibrate import embed_images, embedding_distances, tau_option
     from ..control.loss import load_embedding
     from ..control.options import _list, canonical_attrs
-    from ..data import open_dataset
+    from ..features.attributes import _labelled, _load_all
     from ..utils import resolve_device
 
     if out:
-        from ..api import TABLE_FORMATS
+        from ..api import table_suffix
 
-        if Path(out).suffix.lower() not in TABLE_FORMATS:
-            raise ConfigError(f"cannot write '{out}': use one of {', '.join(TABLE_FORMATS)}")
+        table_suffix(out)   # fail before the work
+    if samples < 3:
+        raise ConfigError("calibrating thresholds needs at least 3 labelled images (--samples)")
     if control_embedding == "prob" and control_distance == "cosine":
         raise ConfigError("--control-embedding prob is one number per image: use --control-distance l1 or l2")
     attrs = canonical_attrs(attrs)
-    ds = open_dataset(data)
-    if not ds.has_labels:
-        raise ConfigError(f"--data {data}: no attribute labels (thresholds are read off labelled images)")
-    n = min(samples, len(ds))
-    items = ds.__getitems__(list(range(n))) if hasattr(ds, "__getitems__") else [ds[i] for i in range(n)]
-    images = torch.stack([img for img, _ in items])
-    labels = torch.stack([lab for _, lab in items])[:, resolve_attrs(attrs, list(ds.attr_names))]
+    ds = _labelled(data, None, None)   # thresholds are read off labelled images
+    images, labels = _load_all(torch.utils.data.Subset(ds, range(min(samples, len(ds)))))
+    labels = labels[:, resolve_attrs(attrs)]
     embedding = load_embedding(control_net, attrs, resolve_device(device), kind=control_embedding)
     df = embedding_distances(embed_images(embedding, images), labels, attrs, control_distance,
                              tau=_list(tau, float, "tau") if tau else None, q_pos=q_pos, q_neg=q_neg)

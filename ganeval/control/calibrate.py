@@ -33,10 +33,12 @@ from .loss import ClassifierEmbedding, pairwise_distance
 @torch.no_grad()
 def embed_images(embedding: ClassifierEmbedding, images_uint8: torch.Tensor, batch_size: int = 200) -> list:
     """uint8 images [N, C, H, W] -> M_k embeddings, one [N, D_k] tensor per controlled attribute."""
+    from ..images import from_uint8
+
     device = next(embedding.clf.parameters()).device
     parts = []
     for i in range(0, len(images_uint8), batch_size):
-        img = images_uint8[i:i + batch_size].to(device).float() / 127.5 - 1
+        img = from_uint8(images_uint8[i:i + batch_size].to(device))
         parts.append([e.flatten(1).float().cpu() for e in embedding(img)])
     return [torch.cat([p[k] for p in parts]) for k in range(len(parts[0]))]
 

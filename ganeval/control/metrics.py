@@ -82,6 +82,13 @@ def default_judges(ckpt_path=None, trained_on: str | None = None) -> list[str]:
     return judges
 
 
+def _judge_probs(img: torch.Tensor, clfs) -> list[torch.Tensor]:
+    """σ(logits) [N, A] of the same images (grey made RGB) by each classifier set, on the CPU."""
+    if img.shape[1] == 1:
+        img = img.repeat(1, 3, 1, 1)
+    return [torch.sigmoid(c(img).float()).cpu() for c in clfs]
+
+
 def _subspace_names(G) -> list[str]:
     return list(G.control_attrs) + ["rest"]
 
@@ -113,10 +120,8 @@ def control_predictions(G, encoders: ControlEncoders, clf, k: int, num_samples: 
             # Both values see the same noise: only w^k differs between the two images.
             with streams.seeded_global_rng(seed, "control/eval/noise", b, device):
                 img = G.synthesis(ws, noise_mode="random").float()
-            if img.shape[1] == 1:
-                img = img.repeat(1, 3, 1, 1)
-            for o, c in zip(out, clfs):
-                o[v].append(torch.sigmoid(c(img).float()).cpu())
+            for o, p in zip(out, _judge_probs(img, clfs)):
+                o[v].append(p)
     pairs = [(torch.cat(o[0]), torch.cat(o[1])) for o in out]
     return pairs if isinstance(clf, (list, tuple)) else pairs[0]
 
@@ -221,10 +226,8 @@ def steering_metrics(G, classifiers="synthfaces-classifiers", attrs="smiling", n
         for b, i in enumerate(range(0, len(ws), streams.BLOCK_SIZE)):
             with streams.seeded_global_rng(seed, stream, b, device):
                 img = G.synthesis(ws[i:i + streams.BLOCK_SIZE], noise_mode="random").float()
-            if img.shape[1] == 1:
-                img = img.repeat(1, 3, 1, 1)
-            for o, c in zip(out, clfs):
-                o.append(torch.sigmoid(c(img).float()).cpu())
+            for o, p in zip(out, _judge_probs(img, clfs)):
+                o.append(p)
         return [torch.cat(o).numpy() for o in out]
 
     with Timer() as timer:
