@@ -5,29 +5,35 @@
 #   bash pretrained/train_gpu.sh wait SECONDS    print progress every minute for SECONDS
 #   bash pretrained/train_gpu.sh export DIR      stop nothing; write G_ema-only copies of the newest snapshot
 #                                                common to each group, stats and logs, into DIR
+#   bash pretrained/train_gpu.sh full DIR NAME.. the named runs whole (newest full snapshot with D and the
+#                                                optimiser states, options, stats) as DIR/full-NAME.tar.part-a?
+#                                                (15 MB pieces: the device tool brings back 16 MiB per file)
+#   bash pretrained/train_gpu.sh resume DIR      put the full-*.tar pieces of DIR back together under $RUNS and
+#                                                continue each run (same options, --kimg 5000) in the background
 # Every run is time-boxed by whoever calls `wait`; `export` takes the largest kimg all runs of a group reached.
 set -u
 RUNS=${RUNS:-/tmp/gpu_runs}
 PY=${PY:-python3}
-# Identical for every model: data, sizes, minibatch 32 at every resolution, logistic loss + R1 (gamma 1), lr 0.002.
-COMMON="--data synthfaces:70000?res=64 --z-dim 128 --channel-base 1024 --channel-max 128 --batch 32 \
---loss logistic --lr 0.002 --r1-gamma 1 --kimg ${KIMG:-5000} --tick 4 --snap 20 --keep 0 --seed 0 \
+# Identical for every model: data, sizes, logistic loss + R1 (gamma 1).
+COMMON="--data synthfaces:70000?res=64 --z-dim 128 --channel-base 1024 --channel-max 128 \
+--loss logistic --r1-gamma 1 --kimg ${KIMG:-5000} --tick 4 --snap 20 --keep 0 --seed 0 \
 --workers 2 --device ${DEVICE:-cuda} --out $RUNS"
-# The mapping-depth study (StyleGAN paper Table 4): progressive growing from 8x8, 10 kimg per level and fade.
-GROW="--batch-dict 8:32,16:32,32:32,64:32 --start-res 8 --lod-kimg 10 --fade-kimg 10 --r1-interval 4"
-# The GAN-Control pair (StyleGAN2 with and without --control) overrides COMMON's minibatch: 64 with lr 0.0025
-# (NVIDIA's StyleGAN2-ADA 'paper256' setting), twice the pairs per step for the contrastive loss and twice the
-# images per second on a GPU that a 64x64 model leaves idle.
+# The mapping-depth study (StyleGAN paper Table 4): minibatch 32 at every resolution, lr 0.002, progressive
+# growing from 8x8, 10 kimg per level and fade.
+GROW="--batch 32 --lr 0.002 --batch-dict 8:32,16:32,32:32,64:32 --start-res 8 --lod-kimg 10 --fade-kimg 10 --r1-interval 4"
+# The GAN-Control pair (StyleGAN2 with and without --control): minibatch 64 with lr 0.0025 (NVIDIA's StyleGAN2-ADA
+# 'paper256' setting), twice the pairs per step for the contrastive loss and twice the images per second on a
+# GPU that a 64x64 model leaves idle.
 PAIR="--batch 64 --lr 0.0025"
 # GAN-Control: seven attributes every judge sees at 64x64 (`ganeval control taus`: AUC >= 0.95), 8-dim
 # sub-vectors each, 72 dims for the rest. (Male never attached to its sub-vector in the earlier runs.)
 CONTROL="--control smiling,black-hair,big-nose,pointy-nose,wavy-hair,arched-eyebrows,bags-under-eyes \
 --control-dims 8,8,8,8,8,8,8,72 --control-tau 0.2,0.6"
 
-run() {   # name, args... (the run's own args come after COMMON, so they override it)
+run() {   # name, args...
   local name=$1; shift
   if [ ${#ONLY[@]} -gt 0 ] && [[ " ${ONLY[*]} " != *" $name "* ]]; then return; fi
-  OMP_NUM_THREADS=1 setsid nohup $PY -m ganeval train $COMMON "$@" --name "$name" ${DRY:-} \
+  OMP_NUM_THREADS=1 setsid nohup $PY -m ganeval train "$@" $COMMON --name "$name" ${DRY:-} \
     > "$RUNS/$name.log" 2>&1 < /dev/null &
 }
 
@@ -63,6 +69,28 @@ export)
   # ganeval from this checkout, installed or not (the GPU machine has no install)
   PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" $PY pretrained/export_runs.py "$RUNS" "${2:?export DIR}"
   ;;
+full)
+  dir=${2:?full DIR NAME..}; mkdir -p "$dir"
+  for name in "${@:3}"; do
+    run=$(ls -d "$RUNS"/[0-9][0-9][0-9][0-9][0-9]-"$name" | tail -1)
+    snap=$(ls "$run"/network-snapshot-*.pt | tail -1)
+    tar -C "$RUNS" -cf - "$(basename "$run")/training_options.json" "$(basename "$run")/stats.jsonl" \
+      "$(basename "$run")/$(basename "$snap")" | split -b 15M - "$dir/full-$name.tar.part-"
+    echo "$name: $(basename "$snap") -> $(ls "$dir"/full-"$name".tar.part-* | wc -l) pieces"
+  done
+  ;;
+resume)
+  mkdir -p "$RUNS"
+  for first in "${2:?resume DIR}"/full-*.tar.part-aa; do
+    name=$(basename "$first" .tar.part-aa); name=${name#full-}
+    cat "${first%aa}"* | tar -C "$RUNS" -xf -
+    run=$(ls -d "$RUNS"/[0-9][0-9][0-9][0-9][0-9]-"$name" | tail -1)
+    OMP_NUM_THREADS=1 setsid nohup $PY -m ganeval train --resume "$run" --out "$RUNS" --kimg ${KIMG:-5000} \
+      --device ${DEVICE:-cuda} \
+      > "$RUNS/$name.log" 2>&1 < /dev/null &
+    echo "$name: resumed from $run"
+  done
+  ;;
 *)
-  echo "usage: $0 launch|wait SECONDS|export DIR" >&2; exit 2 ;;
+  echo "usage: $0 launch|wait SECONDS|export DIR|full DIR NAME..|resume DIR" >&2; exit 2 ;;
 esac

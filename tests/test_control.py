@@ -406,7 +406,7 @@ def test_encoders_fit_and_controlled_ws():
             parse_set(bad, G)
 
 
-def test_cli_control_train_generate_evaluate(trained, tmp_path):
+def test_cli_control_train_generate_evaluate(trained, tmp_path, monkeypatch):
     run_dir, clf_path = trained
     snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]
     out = tmp_path / "ctrl.pt"
@@ -451,6 +451,25 @@ def test_cli_control_train_generate_evaluate(trained, tmp_path):
     assert {"checkpoint", "arch", "seed", "feature_net", "num_samples"} <= set(df.columns)
     r = runner.invoke(main, ["control", "evaluate", str(out), "--steer-quantile", "1.5"])
     assert r.exit_code == 2 and r.output.startswith("ganeval: error: --steer-quantile") and r.output.count("\n") == 1
+    for args in (["--steer-match", str(clf_path)], ["--baseline", str(snap), "--steer-match", "synthfaces-judge"]):
+        r = runner.invoke(main, ["control", "evaluate", str(out), *args])   # no baseline / not one of the judges
+        assert r.exit_code == 2 and r.output.startswith("ganeval: error: --steer-match") and r.output.count("\n") == 1
+    # --steer-match hands the baseline GAN-Control's effect per attribute as that judge saw it (the matching itself:
+    # test_steering_matched_to_an_effect; this tiny baseline's labels do not split on smiling, so no SVM here).
+    seen = {}
+
+    def fake_steering(G, judges, **kw):
+        seen.update(kw, judges=judges)
+        return pd.DataFrame()
+
+    monkeypatch.setattr("ganeval.control.metrics.steering_metrics", fake_steering)
+    r = runner.invoke(main, ["control", "evaluate", str(out), "--baseline", str(snap), "--steer-match", str(clf_path),
+                             "--samples", "16", "--ls-samples", "0", "--out", str(csv)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(csv)
+    eff = df[(df.metric == "control_effect") & (df.attr != "ALL")]
+    assert seen["match_effect"] == pytest.approx(dict(zip(eff.attr, eff.value))) and len(seen["match_effect"]) == 2
+    assert seen["match_net"] == str(clf_path) and seen["judges"] == [str(clf_path)]
 
 
 def _uncontrolled_with_split_attrs(clf_path):
@@ -486,6 +505,40 @@ def test_steering_baseline_rows(trained):
     assert (weak_eff.value.to_numpy() < eff.value.to_numpy()).all()
     with pytest.raises(ConfigError, match="quantile"):
         steering_metrics(G, load_classifiers(clf_path), attrs=attrs, quantile=1.0)
+
+
+def test_steering_matched_to_an_effect(trained):
+    """match_effect: each attribute's edit strength c is found so that the steered effect equals the target (on
+    the evaluation latents themselves when match_samples covers them); a target out of reach gives c = max_scale
+    and steer_reached False."""
+    from ganeval.control.metrics import steering_metrics
+    from ganeval.features.attributes import load_classifiers
+
+    _, clf_path = trained
+    G, attrs = _uncontrolled_with_split_attrs(clf_path)
+    clf = load_classifiers(clf_path)
+    kw = dict(attrs=attrs, num_fit=96, num_samples=32)
+    plain = steering_metrics(G, clf, **kw)
+    per_attr = plain[plain.attr != "ALL"]
+    assert (per_attr.steer_scale == 1).all() and per_attr.steer_reached.isna().all()
+    # Out of reach: c = max_scale, steer_reached False (this tiny model's edits move its attributes little).
+    far = steering_metrics(G, clf, **kw, match_effect={a: 0.999 for a in attrs}, max_scale=4.0, match_samples=32)
+    far_eff = far[(far.metric == "control_effect") & (far.attr != "ALL")].set_index("attr")
+    assert (far_eff.steer_scale == 4).all() and not far_eff.steer_reached.any()
+    e1 = plain[(plain.metric == "control_effect") & (plain.attr != "ALL")].set_index("attr").value
+    assert (far_eff.value > e1).all() and (e1 > 0).all()    # a stronger edit (c = 4 > 1) moves them more
+    # Reachable: half the c = 4 effect is matched on the evaluation latents (match_samples covers them all).
+    half = {a: far_eff.value[a] / 2 for a in attrs}
+    m = steering_metrics(G, clf, **kw, match_effect=half, max_scale=4.0, match_samples=32, match_tol=0.001)
+    eff = m[(m.metric == "control_effect") & (m.attr != "ALL")].set_index("attr")
+    for a in attrs:
+        assert eff.steer_reached[a] and abs(eff.value[a] - half[a]) <= 0.001
+        assert 0 < eff.steer_scale[a] < 4 and eff.steer_target_effect[a] == pytest.approx(half[a])
+    # Only the attributes named are matched; the others keep c = 1 and their plain rows.
+    one = steering_metrics(G, clf, **kw, match_effect={attrs[0]: half[attrs[0]]}, match_samples=32)
+    rest = one[(one.attr == attrs[1])].reset_index(drop=True)
+    assert (rest.steer_scale == 1).all()
+    pd.testing.assert_series_equal(rest.value, plain[plain.attr == attrs[1]].reset_index(drop=True).value)
 
 
 def test_several_judges_see_the_same_images(trained, tmp_path):

@@ -92,12 +92,15 @@ def generate_cmd(ckpt, set_values, seeds, psi, noise_mode, nrow, out, device):
 @click.option("--steer-quantile", type=float, default=0.9, show_default=True,
               help="Baseline edit strength: 'set to 1' moves w to this quantile of the positives' SVM distance "
                    "('set to 0': 1 - it of the negatives').")
+@click.option("--steer-match", default=None, metavar="JUDGE",
+              help="Instead, choose each attribute's baseline edit strength so that the effect JUDGE (one of the "
+                   "judges) sees equals GAN-Control's: leakage compared at equal effect.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda [cuda if available].")
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="Write the rows (.csv .parquet .json .jsonl).")
-def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distance, baseline, steer_quantile, seed,
-                 device, out):
+def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distance, baseline, steer_quantile,
+                 steer_match, seed, device, out):
     """Controllability: accuracy of set attributes, leakage into the others, LS and PPL per subspace."""
     import pandas as pd
 
@@ -114,6 +117,8 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
     trained_on = training_net(G.checkpoint_path)   # read once: it supervises the baseline's SVMs too
     judges = [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else []
     judges = judges or default_judges(trained_on=trained_on)
+    if steer_match is not None and (not baseline or steer_match not in judges):
+        raise ConfigError(f"--steer-match {steer_match}: needs --baseline and one of the judges ({', '.join(judges)})")
     dfs = [control_metrics(G, enc, judges, num_samples=samples, seed=seed, device=device)]
     if ls_samples:
         dfs.append(subspace_separability(G, trained_on, num_samples=ls_samples, seed=seed, device=device))
@@ -124,16 +129,21 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
         from ..control.metrics import steering_metrics
 
         # The SVMs learn from the net GAN-Control was trained against: same supervision, same judges.
+        match = None
+        if steer_match:   # GAN-Control's effect per attribute, as steer_match judged it
+            ctrl = dfs[0][(dfs[0].metric == "control_effect") & (dfs[0].feature_net == steer_match)
+                          & (dfs[0].attr != "ALL")]
+            match = dict(zip(ctrl.attr, ctrl.value))
         dfs.append(steering_metrics(load_generator(baseline), judges, attrs=list(G.control_attrs),
                                     num_samples=samples, quantile=steer_quantile, seed=seed, device=device,
-                                    fit_classifiers=trained_on))
+                                    fit_classifiers=trained_on, match_effect=match, match_net=steer_match))
     df = pd.concat(dfs, ignore_index=True)
     if out:
         from ..api import write_table
 
         write_table(df, out)   # atomically; .csv, .parquet, .json or .jsonl
     shown = ("metric", "control_method", "feature_net", "attr", "subspace", "space", "value", "ci_low", "ci_high",
-             "leak_controlled")
+             "leak_controlled", "steer_scale")
     cols = [c for c in shown if c in df.columns]
     click.echo(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if out:

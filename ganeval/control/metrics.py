@@ -15,7 +15,9 @@
 * `steering_metrics` — the same rows for an uncontrolled generator whose attributes are set by moving w
   along linear-SVM normals (the usual baseline); `control_method` says which. The SVMs are fitted to the
   labels of `fit_classifiers` (by default the first judge): give it the controlled generator's training net,
-  so both methods are supervised by the same network and judged by the same judges.
+  so both methods are supervised by the same network and judged by the same judges. With `match_effect`
+  the edit strength is chosen per attribute so that the steered effect equals a given one (GAN-Control's):
+  leakage is then compared at equal effect, not at an arbitrary edit strength.
 * `subspace_separability` — linear separability (ganeval.metrics.separability_from_predictions) of each
   controlled attribute in each subspace z^s / w^s: low conditional entropy in its own subspace and high
   entropy in the others is what GAN-Control's split is for.
@@ -193,19 +195,27 @@ def control_metrics(G, encoders: ControlEncoders, classifiers="synthfaces-classi
 @torch.no_grad()
 def steering_metrics(G, classifiers="synthfaces-classifiers", attrs="smiling", num_fit: int = 2000,
                      num_samples: int = 1000, quantile: float = 0.9, seed: int = 0, device=None,
-                     fit_classifiers=None) -> pd.DataFrame:
+                     fit_classifiers=None, match_effect: dict | None = None, match_net=None,
+                     match_samples: int = 256, max_scale: float = 8.0, match_tol: float = 0.01) -> pd.DataFrame:
     """The same rows for an uncontrolled generator steered along SVM normals in W (the baseline GAN-Control beats).
 
     Per attribute: a linear SVM separates w of `num_fit` samples by the label (logit > 0) of `fit_classifiers`
     (default: the first of `classifiers`); n is its unit normal and s(w) the signed distance. "Set to 1" moves w
-    along n to s = the `quantile` of s among the positives ("set to 0": the 1 - quantile of s among the
-    negatives), the InterFaceGAN-style edit. Every judge in `classifiers` then gives its rows.
+    along n to s = c·t₁ with t₁ the `quantile` of s among the positives ("set to 0": to c·t₀, t₀ the 1 - quantile
+    of s among the negatives), the InterFaceGAN-style edit; c = 1. Every judge in `classifiers` then gives its rows.
+
+    match_effect {attr: effect}: for those attributes c is instead found by bisection in [0, max_scale] so that
+    the control_effect judged by `match_net` (a judge's name or classifier set; default the fit net) on the first
+    `match_samples` evaluation latents equals the given effect within `match_tol` — GAN-Control's effect, so that
+    both methods' leakage is compared at equal effect. Rows carry steer_scale (c), steer_target_effect and
+    steer_reached (False when even max_scale falls short: c = max_scale then).
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
     if not 0 < quantile < 1:
         raise ConfigError(f"steering quantile must lie in (0, 1), got {quantile}")
+    match_effect = dict(match_effect or {})
     G, device = prepare_generator(G, device)
     if not G.has_w:
         raise ConfigError("steering along SVM normals needs a W space (mapping depth > 0)")
@@ -213,6 +223,10 @@ def steering_metrics(G, classifiers="synthfaces-classifiers", attrs="smiling", n
     fit_net, fit_clf = _judges(fit_classifiers, device)[0] if fit_classifiers is not None else judges[0]
     fit_names = list(fit_clf.attr_names)
     attr_names = [fit_names[a] for a in resolve_attrs(attrs, fit_names)]
+    if match_effect:
+        by_name = dict(judges)
+        match_clf = by_name[match_net] if isinstance(match_net, str) and match_net in by_name else (
+            fit_clf if match_net is None else _judges(match_net, device)[0][1])
 
     def render(stream: str, n: int) -> torch.Tensor:
         ws = []
@@ -235,7 +249,35 @@ def steering_metrics(G, classifiers="synthfaces-classifiers", attrs="smiling", n
         p_fit = classify(ws_fit, "control/steer/fit-noise", [fit_clf])[0]
         ws_eval = render("control/eval/z", num_samples)
         w_fit, w_eval = ws_fit[:, 0].cpu().numpy(), ws_eval[:, 0].cpu().numpy()
-        converged = {}
+        converged, matched = {}, {}
+
+        def edited(ws, s, n, t, c):
+            """ws moved along n so that every sample's signed distance is c·t."""
+            shift = torch.from_numpy(((c * t - s)[:, None] * n[None, :]).astype(np.float32)).to(device)
+            return ws + shift[:, None, :]
+
+        def match_scale(attr, s_eval, n, targets):
+            """c with effect(c) = the target (bisection; the effect grows with c), on the first match_samples."""
+            m = min(match_samples, num_samples)
+            col = list(match_clf.attr_names).index(attr)
+            target = float(match_effect[attr])
+
+            def effect(c):
+                p = {v: classify(edited(ws_eval[:m], s_eval[:m], n, t, c), "control/eval/noise", [match_clf])[0]
+                     for v, t in targets.items()}
+                return float((p[1][:, col] - p[0][:, col]).mean())
+
+            lo, hi = 0.0, float(max_scale)
+            e = effect(hi)
+            if abs(e - target) <= match_tol or e < target:    # reached at max_scale, or out of reach
+                return hi, abs(e - target) <= match_tol
+            for _ in range(30):
+                c = (lo + hi) / 2
+                e = effect(c)
+                if abs(e - target) <= match_tol:
+                    return c, True
+                lo, hi = (c, hi) if e < target else (lo, c)
+            return c, False
 
         def probs(i):
             a = fit_names.index(attr_names[i])
@@ -253,14 +295,17 @@ def steering_metrics(G, classifiers="synthfaces-classifiers", attrs="smiling", n
             targets = {1: float(np.quantile(s_fit[label == 1], quantile)),
                        0: float(np.quantile(s_fit[label == 0], 1 - quantile))}
             s_eval = svm.decision_function(w_eval) / norm
-            p = {}
-            for v, t in targets.items():
-                shift = torch.from_numpy(((t - s_eval)[:, None] * n[None, :]).astype(np.float32)).to(device)
-                p[v] = classify(ws_eval + shift[:, None, :], "control/eval/noise", [c for _, c in judges])
+            c, reached = 1.0, None
+            if attr_names[i] in match_effect:
+                c, reached = match_scale(attr_names[i], s_eval, n, targets)
+            matched[attr_names[i]] = dict(steer_scale=c, steer_reached=reached,
+                                          steer_target_effect=match_effect.get(attr_names[i], math.nan))
+            p = {v: classify(edited(ws_eval, s_eval, n, t, c), "control/eval/noise", [clf for _, clf in judges])
+                 for v, t in targets.items()}
             return list(zip(p[0], p[1]))
 
         rows = _judged_rows(judges, attr_names, probs)
-        rows = [{**r, "svm_converged": converged.get(r["attr"])} for r in rows]
+        rows = [{**r, "svm_converged": converged.get(r["attr"]), **matched.get(r["attr"], {})} for r in rows]
     return make_table(G, rows, num_samples=num_samples, seed=seed, psi=1.0, space="w", time_s=timer.elapsed,
                       control_method="svm-steering", ci_method="normal approximation over samples",
                       steer_quantile=quantile, steer_fit=num_fit, steer_fit_net=fit_net)
