@@ -1,12 +1,16 @@
 """Package training runs as bundled generators: G_ema file, sample grid, model card, README.
 
-The current bundle, from the runs of `train_gpu.sh` brought back by `export_runs.py` into /tmp/gpu_runs:
+The current bundle, from the runs of `train_gpu.sh` brought back by `export_runs.py` into /tmp/gpu_runs (the
+study in one session, the GAN-Control pair in a later one):
 
     python pretrained/make_bundle.py --kimg 380 --only stylegan-map0,stylegan-map1,stylegan-map2,stylegan-map8,pggan
-    python pretrained/make_bundle.py --kimg 60 --only stylegan2,stylegan2-control
+    python pretrained/make_bundle.py --kimg 240 --only stylegan2,stylegan2-control-w2 \
+        --rename stylegan2-control-w2=stylegan2-control
     ganeval control evaluate synthfaces-stylegan2-control --baseline synthfaces-stylegan2 --samples 500 \
-        --ls-samples 0 --out /tmp/gpu_runs/control-eval.csv
+        --ls-samples 0 --steer-match synthfaces-judge --out /tmp/gpu_runs/control-eval.csv
     python pretrained/make_bundle.py --cards-only          # cards (with the control table) + README.md
+
+--rename RUN=NAME bundles run RUN as synthfaces-NAME (its card still gives the exact command, --name RUN).
 
 For every selected run directory `<runs>/NNNNN-<name>/` it takes the snapshot at --kimg (auto: the
 largest kimg every selected run has a snapshot for), writes `pretrained/synthfaces-<name>.pt` (G_ema
@@ -41,9 +45,23 @@ from ganeval.generate import generate_images, z_from_seeds
 from ganeval.images import save_image_grid
 from ganeval.train.options import run_snapshots, runs_by_name
 
-HARDWARE = ("one NVIDIA H100 80GB HBM3 (lent for one session), PyTorch 2.11 + CUDA 13, fp32 with TF32 off; "
-            "all seven runs (the five of the mapping-depth study and the GAN-Control pair) at once on the one GPU, "
-            "2 data-loading workers each on its 16-core host")
+# Where each group was trained (stored in bundle-*.json; cards of older JSONs without it are the study's).
+HARDWARE = {
+    "study": "one NVIDIA H100 80GB HBM3 (lent for one session), PyTorch 2.11 + CUDA 13, fp32 with TF32 off; all seven "
+             "runs (the five of the mapping-depth study and the first GAN-Control pair) at once on the one GPU, 2 "
+             "data-loading workers each on its 16-core host",
+    "control": "one NVIDIA H100 80GB HBM3 (lent for one session, a later one than the study's), fp32 with TF32 off; "
+               "three runs at once on the one GPU (this pair and a λ = 1 variant), 2 data-loading workers each on its "
+               "16-core host",
+}
+# How each group's runs were started and stopped (the comment under the card's command).
+LAUNCHED = {
+    "study": "# all seven started together by `bash pretrained/train_gpu.sh launch`; stopped by the time box (26 min), "
+             "the snapshot taken is the newest kimg every model of its group reached",
+    "control": "# started together with a lambda = 1 variant (stylegan2-control) by `bash pretrained/train_gpu.sh "
+               "launch stylegan2 stylegan2-control stylegan2-control-w2`; stopped by the time box (25 min) once all "
+               "three had their 240-kimg snapshot (the uncontrolled twin, faster per kimg, first)",
+}
 # What the samples look like at the bundled kimg (written from the grids when the bundle was rebuilt).
 QUALITY_NOTES = {
     "pggan": "the samples are recognisable cartoon faces (skin, hair, eyes, mouth, clothes) with some smeared "
@@ -54,10 +72,10 @@ QUALITY_NOTES = {
                      "features or speckled texture",
     "stylegan-map1": "the samples are recognisable cartoon faces, several with distorted or doubled features",
     "stylegan-map0": "the samples are recognisable cartoon faces, several with distorted features and noisy texture",
-    "stylegan2": "the samples are face-shaped (skin, hair, shoulders) with garbled eyes and mouths; not yet clean "
-                 "faces (StyleGAN2 has no progressive growing and got 60 kimg)",
-    "stylegan2-control": "the samples are head-shaped blobs with a speckled texture; not faces yet (60 kimg; at "
-                         "equal kimg it lags its uncontrolled twin)",
+    "stylegan2": "the samples are recognisable cartoon faces (skin tones, hair styles and colours, lipstick, "
+                 "clothes), many with garbled or doubled eyes and speckled hair",
+    "stylegan2-control": "the samples are heads with hair, skin and shoulders whose faces are covered by a speckle "
+                         "texture (no clean eyes or mouths); its uncontrolled twin draws faces at the same kimg",
 }
 QUALITY_TAIL = ("Their numbers describe these small, briefly trained models, not StyleGAN at convergence.")
 CONTROL_EVAL = "control-eval.csv"   # `ganeval control evaluate` rows for the controlled model, in <runs>
@@ -121,23 +139,27 @@ def projection_quality(G, model: str, out: Path, num_images: int, steps: int) ->
     return res
 
 
+def group_of(run: str) -> str:
+    return "control" if run.startswith("stylegan2") else "study"
+
+
 def training_command(name: str) -> str:
-    """The exact `ganeval train` line that train_gpu.sh runs for this model (its variables expanded)."""
-    text = Path(LAUNCH).read_text()
-    var = {k: " ".join(re.search(rf'^{k}="([^"]*)"', text, re.M).group(1).replace("\\\n", " ").split())
-           for k in ("COMMON", "GROW", "CONTROL")}
-    common = (var["COMMON"].replace("synthfaces:70000?res=64", "'synthfaces:70000?res=64'")
-              .replace("${KIMG:-5000}", "5000").replace("${DEVICE:-cuda}", "cuda").replace("$RUNS", "/tmp/gpu_runs"))
-    if name == "pggan":
-        args = f"--arch pggan {var['GROW']}"
-    elif name.startswith("stylegan-map"):
-        d = re.match(r"stylegan-map(\d+)$", name).group(1)
-        args = f"--arch stylegan --mapping-depth {d} --w-dim 128 --style-mixing 0.9 {var['GROW']}"
-    else:
-        args = "--arch stylegan2 --w-dim 128" + (f" {var['CONTROL']}" if name == "stylegan2-control" else "")
-    return (f"OMP_NUM_THREADS=1 ganeval train {args} {common} --name {name}\n"
-            "# all seven started together by `bash pretrained/train_gpu.sh launch`; stopped by the time box "
-            "(26 min), the snapshot taken is the newest kimg every model of its group reached")
+    """The exact `ganeval train` line that train_gpu.sh runs for the run `name` (its `run` line, variables
+    expanded; the study's loop variable $d from the name)."""
+    text = Path(LAUNCH).read_text().replace("\\\n", " ")
+    var = {k: " ".join(v.split()) for k, v in re.findall(r'^(\w+)="([^"]*)"', text, re.M)}
+    var["COMMON"] = (var["COMMON"].replace("synthfaces:70000?res=64", "'synthfaces:70000?res=64'")
+                     .replace("${KIMG:-5000}", "5000").replace("${DEVICE:-cuda}", "cuda")
+                     .replace("$RUNS", "/tmp/gpu_runs"))
+    for line in text.splitlines():
+        m = re.match(r"\s*run (\S+) (.*)$", line)
+        d = m and re.fullmatch(re.escape(m.group(1)).replace(r"\$d", r"(\d+)"), name)
+        if d:
+            args = m.group(2).replace("$d", d.group(1)) if d.groups() else m.group(2)
+            args = " ".join(re.sub(r"\$(\w+)", lambda v: var[v.group(1)], args).split())
+            return (f"OMP_NUM_THREADS=1 ganeval train {args} {var['COMMON']} --name {name}\n"
+                    + LAUNCHED[group_of(name)])
+    raise SystemExit(f"no `run {name}` line in {LAUNCH}")
 
 
 def main():
@@ -154,6 +176,7 @@ def main():
     ap.add_argument("--prepare", action="store_true")
     ap.add_argument("--readme-only", action="store_true", help="rebuild README.md from <runs>/bundle-*.json")
     ap.add_argument("--only", default=None, help="comma-separated run names")
+    ap.add_argument("--rename", default="", help="RUN=NAME[,..]: bundle run RUN as synthfaces-NAME")
     ap.add_argument("--cards-only", action="store_true", help="rewrite cards + README from <runs>/bundle-*.json")
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -164,8 +187,8 @@ def main():
         runs = runs_by_name(args.runs)
         for f in sorted(Path(args.runs).glob("bundle-*.json")):
             res = json.loads(f.read_text())
-            name = res["model"].removeprefix("synthfaces-")
-            write_card(out, res, stats_at(runs[name], res["kimg"]), attr_names=list(NVIDIA_ATTRS), args=args)
+            run = res.get("run", res["model"].removeprefix("synthfaces-"))
+            write_card(out, res, stats_at(runs[run], res["kimg"]), attr_names=list(NVIDIA_ATTRS), args=args)
         args.readme_only = True
     if args.readme_only:
         results = {}
@@ -215,11 +238,13 @@ def main():
         print("prepared", flush=True)
         return
 
+    renamed = dict(pair.split("=", 1) for pair in args.rename.split(",") if pair)
     results = {}
-    for name, run in runs.items():
+    for run_name, run in runs.items():
         t0 = time.time()
+        name = renamed.get(run_name, run_name)
         model = f"synthfaces-{name}"
-        snap = snaps[name][kimg]
+        snap = snaps[run_name][kimg]
         ckpt = ganeval.load_checkpoint(snap)
         G = ckpt.G_ema.eval()
         stats = stats_at(run, kimg)
@@ -228,7 +253,8 @@ def main():
         first = json.loads((run / "stats.jsonl").read_text().splitlines()[0])
         wall = snap.stat().st_mtime - (first["timestamp"] - first["total_sec"])   # training start -> snapshot
         meta = {"name": model, "kimg": kimg, "lod": float(ckpt.meta.get("lod", 0.0)), "wall_time_s": round(wall, 1),
-                "hardware": HARDWARE, "command": training_command(name), "data": options.get("data"),
+                "hardware": HARDWARE[group_of(run_name)], "command": training_command(run_name),
+                "data": options.get("data"),
                 "source_snapshot": snap.name, "training_options": json.dumps(options, sort_keys=True)}
         # fp16 only if it leaves the images within HALF_TOLERANCE.
         with tempfile.TemporaryDirectory() as tmp:
@@ -251,7 +277,8 @@ def main():
         grid = images(Gl, GRID_SEEDS)
         save_image_grid(grid, out / f"{model}.png", nrow=8)
 
-        res = dict(model=model, kimg=kimg, params=params, wall_time_s=meta["wall_time_s"], sha256=digest,
+        res = dict(model=model, run=run_name, hardware=meta["hardware"], kimg=kimg, params=params,
+                   wall_time_s=meta["wall_time_s"], sha256=digest,
                    size=path.stat().st_size, half=half, half_diff=half_diff, command=meta["command"],
                    arch=G.arch, mapping_depth=G.mapping_depth, lod=meta["lod"], fd=None, fd_ci=None, freq=None,
                    encoder_r2=meta.get("encoder_r2"))
@@ -332,14 +359,14 @@ def projection_lines(res: dict) -> list[str]:
 
 KINDS = {"pggan": "PGGAN (no mapping network, no W)", "stylegan": "StyleGAN",
          "stylegan2": "StyleGAN2 (uncontrolled baseline of the GAN-Control pair)",
-         "stylegan2-control": "GAN-Control StyleGAN2 (explicitly disentangled, 6 controlled attributes)"}
+         "stylegan2-control": "GAN-Control StyleGAN2 (explicitly disentangled, 7 controlled attributes)"}
 GROUP_TEXT = {
     False: "One of the five generators of the mapping-depth study (StyleGAN Table 4 at toy scale): all five were "
            "trained together with identical settings except the architecture / mapping depth, and are bundled at the "
            "same kimg.",
-    True: "One of the GAN-Control pair: StyleGAN2 with and without `--control` (six attributes with 8-dim z^k / w^k "
-          "sub-vectors, 80 dims for the rest, contrastive loss on the bundled classifiers' embeddings), otherwise "
-          "identical settings, bundled at the same kimg.",
+    True: "One of the GAN-Control pair: StyleGAN2 with and without `--control` (seven attributes with 8-dim z^k / "
+          "w^k sub-vectors, 72 dims for the rest, contrastive loss of weight λ = 2 on the bundled classifiers' "
+          "embeddings), otherwise identical settings (minibatch 64, lr 0.0025), bundled at the same kimg.",
 }
 
 
@@ -358,29 +385,43 @@ def control_lines(res: dict, runs: Path) -> list[str]:
 
     df = pd.read_csv(path)
     n = int(df[df.metric == "control_accuracy"].num_samples.iloc[0])
+    steer = df[(df.control_method == "svm-steering") & (df.attr != "ALL")]
+    match = steer.steer_target_effect.notna().any() if "steer_target_effect" in df else False
+    match_net = steer.feature_net.iloc[-1] if match else None
     get = {(r.feature_net, r.metric, r.control_method, r.attr): r.value for r in df.itertuples()}
+    strength = (f"with each attribute's edit strength chosen so that `{match_net}` sees the same effect (mean change "
+                "of the attribute's probability) as for GAN-Control: leakage compared at equal effect" if match else
+                "to the 0.9-quantile of the positives' SVM distance")
     lines += [
-        f"`ganeval control evaluate {res['model']} --baseline synthfaces-stylegan2 --samples {n} --ls-samples 0`: "
+        f"`ganeval control evaluate {res['model']} --baseline synthfaces-stylegan2 --samples {n} --ls-samples 0"
+        + (f" --steer-match {match_net}" if match else "") + "`: "
         f"for each attribute, {n} samples set to 1 and {n} set to 0 through the encoders (the other sub-vectors "
         "sampled); the baseline is the uncontrolled StyleGAN2 moved along the attribute's SVM normal in W (SVMs "
-        "fitted to the training classifiers' labels). Accuracy = the judge sees the requested value; leakage = "
-        "mean |Δp| of the other 39 attributes. Two judges see the same images: the classifier set whose embeddings "
-        "M_k the controlled model was trained against (`synthfaces-classifiers`), and the independent "
-        "`synthfaces-judge` (other faces, other initialisation, wider networks), which the generator never saw.", ""]
+        f"fitted to the training classifiers' labels), {strength}. Accuracy = the judge sees the requested value; "
+        "effect = mean change of its probability; leakage = mean |Δp| of the other 39 attributes. Two judges see the "
+        "same images: the classifier set whose embeddings M_k the controlled model was trained against "
+        "(`synthfaces-classifiers`), and the independent `synthfaces-judge` (other faces, other initialisation, wider "
+        "networks), which the generator never saw.", ""]
     attrs = [*res["encoder_r2"], "ALL"] if res.get("encoder_r2") else ["ALL"]
+    cells = [("control_accuracy", "encoders"), ("control_accuracy", "svm-steering"), ("control_effect", "encoders"),
+             ("control_effect", "svm-steering"), ("control_leakage", "encoders"), ("control_leakage", "svm-steering")]
     for net in dict.fromkeys(df.feature_net):
         who = "training classifiers" if net == "synthfaces-classifiers" else "independent judge"
         lines += [f"Judged by `{net}` ({who}):", "",
-                  "| attribute | accuracy (GAN-Control) | accuracy (SVM steering) | leakage (GAN-Control) "
-                  "| leakage (SVM steering) |", "|---|---|---|---|---|"]
+                  "| attribute | accuracy (GAN-Control) | accuracy (SVM steering) | effect (GAN-Control) "
+                  "| effect (SVM steering) | leakage (GAN-Control) | leakage (SVM steering) |",
+                  "|---|---|---|---|---|---|---|"]
         for a in attrs:
-            vals = [get.get((net, m, meth, a)) for m, meth in [("control_accuracy", "encoders"),
-                                                               ("control_accuracy", "svm-steering"),
-                                                               ("control_leakage", "encoders"),
-                                                               ("control_leakage", "svm-steering")]]
+            vals = [get.get((net, m, meth, a)) for m, meth in cells]
             lines.append(f"| {'mean' if a == 'ALL' else a} | "
                          + " | ".join("—" if v is None else f"{v:.3f}" for v in vals) + " |")
         lines.append("")
+    if match:
+        scale = dict(zip(steer.attr, steer.steer_scale))
+        reached = dict(zip(steer.attr, steer.steer_reached))
+        lines += ["Steering strength c (1 = the 0.9-quantile edit; searched up to 8): " + ", ".join(
+            f"{a} {scale[a]:.2f}" + ("" if str(reached[a]) == "True" else " (GAN-Control's effect out of reach)")
+            for a in attrs if a in scale) + ".", ""]
     return lines
 
 
@@ -401,7 +442,7 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
         f"| kimg | {res['kimg']:g} |",
         f"| level of detail at the snapshot | {res['lod']:.2f} ({lod_text(res['lod'])}) |",
         f"| wall time | {res['wall_time_s'] / 60:.1f} min ({res['wall_time_s']:.0f} s) |",
-        f"| hardware | {HARDWARE} |",
+        f"| hardware | {res.get('hardware', HARDWARE['study'])} |",
         f"| generator parameters | {res['params']:,} |",
         f"| losses at the last tick | D {stats.get('Loss/D/loss', float('nan')):.3f}, "
         f"G {stats.get('Loss/G/loss', float('nan')):.3f} |",
@@ -451,11 +492,12 @@ def write_readme(out: Path, results: dict, args) -> None:
         "# Bundled models", "",
         "Small generators trained with `ganeval train` on the synthfaces benchmark (64×64): the five of the",
         "mapping-depth study (StyleGAN paper Table 4 at toy scale; identical settings except the architecture /",
-        "mapping depth) and the GAN-Control pair (StyleGAN2 with and without six controlled attributes). All seven",
-        "were trained at once on one lent H100 GPU for 26 minutes (`train_gpu.sh`); each group is bundled at the",
-        "newest kimg all its members reached: 380 kimg for the study, 60 kimg for the GAN-Control pair (the",
-        "controlled model is about 2x slower per kimg than its baseline). The study models draw recognisable",
-        "cartoon faces with some distorted features; the GAN-Control pair is undertrained (see the cards). Load",
+        "mapping depth) and the GAN-Control pair (StyleGAN2 with and without seven controlled attributes). Each",
+        "group was trained on one lent H100 GPU (`train_gpu.sh`), in different sessions, and is bundled at the",
+        "newest kimg all its members reached: 380 kimg for the study (26 min, all five beside the first GAN-Control",
+        "pair), 240 kimg for the GAN-Control pair (25 min, beside a λ = 1 variant; the controlled model is about",
+        "1.5x slower per kimg than its twin). The study models and the uncontrolled StyleGAN2 draw recognisable",
+        "cartoon faces with some distorted features; the controlled model's faces are speckled (see the cards). Load",
         "one by name: `ganeval.load_generator('synthfaces-stylegan-map8')`, `ganeval info synthfaces-stylegan-map8`",
         "(prints the card).", "",
         f"synthfaces-FD: {protocol(args)}. Lower is better; the interval is a Poisson bootstrap over the",

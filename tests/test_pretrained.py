@@ -75,9 +75,9 @@ def test_info_prints_the_card():
 
 # Target: mean |frequency difference| < 0.15 (answering "absent" for every attribute would score 0.231).
 # pretrained/README.md (2000 samples): the study models at 380 kimg 0.040-0.081, the StyleGAN2 baseline at
-# 60 kimg 0.121; the GAN-Control model at 60 kimg (0.189) does not reach it yet: an expected failure
+# 240 kimg 0.072; the GAN-Control model at 240 kimg (0.158) does not reach it yet: an expected failure
 # (strict=False, so a retrained, passing model shows up as XPASS).
-_NOT_YET = pytest.mark.xfail(reason="undertrained at 60 kimg: attribute MAD 0.19 > 0.15", strict=False)
+_NOT_YET = pytest.mark.xfail(reason="undertrained at 240 kimg: attribute MAD 0.158 > 0.15", strict=False)
 
 
 @pytest.mark.slow
@@ -104,24 +104,29 @@ def test_attribute_frequencies_close_to_data(name):
 
 
 def test_bundled_control_model_sets_its_attribute(tmp_path):
-    """The bundled GAN-Control model carries encoders; setting male=1 vs 0 moves the classifier's male
-    probability on the same seeds (its best-controlled attribute, accuracy 0.97 in the card)."""
+    """The bundled GAN-Control model carries encoders; setting black-hair=1 vs 0 moves the classifiers' black-hair
+    probability on the same seeds (its best-controlled attribute: accuracy 0.998 / 0.957 by the training net /
+    the independent judge in the card), as both sets see it."""
     from ganeval.cli import main
     from ganeval.control.encoders import generate_controlled, load_control
     from ganeval.features.attributes import load_classifiers
 
     G, enc = load_control("synthfaces-stylegan2-control")
-    assert enc is not None and enc.attrs == ["male", "smiling", "eyeglasses", "blond-hair", "wearing-hat", "young"]
-    clf = load_classifiers("synthfaces-classifiers")
-    k, col = enc.attrs.index("male"), list(clf.attr_names).index("male")
-    p = {}
-    for v in (0.0, 1.0):
-        img = generate_controlled(G, enc, list(range(16)), {k: v})
-        with torch.no_grad():
-            p[v] = torch.sigmoid(clf(img.float() / 127.5 - 1)[:, col])
-    assert (p[1.0] > 0.5).float().mean() >= 0.75 and (p[0.0] <= 0.5).float().mean() >= 0.75
+    assert enc is not None and enc.attrs == ["smiling", "black-hair", "big-nose", "pointy-nose", "wavy-hair",
+                                             "arched-eyebrows", "bags-under-eyes"]
+    k = enc.attrs.index("black-hair")
+    for name in ("synthfaces-classifiers", "synthfaces-judge"):
+        clf = load_classifiers(name)
+        col = list(clf.attr_names).index("black-hair")
+        p = {}
+        for v in (0.0, 1.0):
+            img = generate_controlled(G, enc, list(range(16)), {k: v})
+            with torch.no_grad():
+                p[v] = torch.sigmoid(clf(img.float() / 127.5 - 1)[:, col])
+        assert (p[1.0] > 0.5).float().mean() >= 0.75 and (p[0.0] <= 0.5).float().mean() >= 0.75, name
     out = tmp_path / "grid.png"
-    r = CliRunner().invoke(main, ["control", "generate", "synthfaces-stylegan2-control", "--set", "Male=1,Smiling=0",
+    r = CliRunner().invoke(main, ["control", "generate", "synthfaces-stylegan2-control", "--set",
+                                  "Black-Hair=1,Smiling=0",
                                   "--seeds", "0-3", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert out.is_file()
