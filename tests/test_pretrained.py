@@ -73,6 +73,25 @@ def test_info_prints_the_card():
     assert "## Training command" in r.output
 
 
+def test_gan_control_cards_give_the_command_train_gpu_runs():
+    """The GAN-Control pair's cards and files state the command pretrained/train_gpu.sh runs for their runs today
+    (make_bundle expands the script's `run` line), and the options it stored at training time agree with it."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("make_bundle", PRETRAINED_DIR / "make_bundle.py")
+    make_bundle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_bundle)
+    for model in ("synthfaces-stylegan2", "synthfaces-stylegan2-control"):
+        meta = ganeval.load_checkpoint(model).meta
+        stored = json.loads(meta["training_options"])
+        command = make_bundle.training_command(stored["name"])
+        assert meta["command"] == command and command.split("\n")[0] in _card(model)
+        for option in ("batch", "lr", *(["control_weight"] if stored.get("control") else [])):
+            flag = f"--{option.replace('_', '-')} {stored[option]:g}"
+            assert flag in command, (model, flag)
+
+
 # Target: mean |frequency difference| < 0.15 (answering "absent" for every attribute would score 0.231).
 # pretrained/README.md (2000 samples): the study models at 380 kimg 0.040-0.081, the StyleGAN2 baseline at
 # 240 kimg 0.072; the GAN-Control model at 240 kimg (0.158) does not reach it yet: an expected failure
