@@ -22,7 +22,8 @@ from ganeval.train.options import run_snapshots, runs_by_name
 
 GROUPS = {"study-a": ["stylegan-map0", "stylegan-map1", "stylegan-map2"],
           "study-b": ["stylegan-map8", "pggan"],
-          "control": ["stylegan2", "stylegan2-control", "stylegan2-control-prob", "stylegan2-control-w2"]}
+          "control": ["stylegan2", "stylegan2-control", "stylegan2-control-prob", "stylegan2-control-w2",
+                       "stylegan2-control-v3"]}
 COMMON_KIMG = [GROUPS["study-a"] + GROUPS["study-b"], GROUPS["control"]]
 
 
