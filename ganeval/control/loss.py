@@ -52,9 +52,10 @@ def contrastive_terms(d: torch.Tensor, same: torch.Tensor, tau_pos: float, tau_n
     c_pos, c_neg = same.sum(), diff.sum()
     pos_sum = (d - tau_pos).clamp_min(0).masked_fill(~same, 0).sum()
     neg_sum = (tau_neg - d).clamp_min(0).masked_fill(~diff, 0).sum()
-    pos = pos_sum / c_pos if c_pos > 0 else pos_sum * 0
-    neg = neg_sum / c_neg if c_neg > 0 else neg_sum * 0
-    return {"loss": pos + neg, "pos": pos, "neg": neg, "C_pos": int(c_pos), "C_neg": int(c_neg)}
+    # A zero count has a zero sum: dividing by max(C, 1) gives 0 without a branch on a device value (no
+    # host-device sync per attribute and step); the counts stay tensors for the same reason.
+    pos, neg = pos_sum / c_pos.clamp_min(1), neg_sum / c_neg.clamp_min(1)
+    return {"loss": pos + neg, "pos": pos, "neg": neg, "C_pos": c_pos, "C_neg": c_neg}
 
 
 def contrastive_loss(embeddings: list[torch.Tensor], z: torch.Tensor, z_slices: list[slice], tau_pos, tau_neg,
@@ -87,13 +88,17 @@ def make_pair_batch(z: torch.Tensor, z_slices: list[slice], num_controls: int,
     Returns (z', k) with k [B] the shared attribute of each sample's pair (-1 when unpaired).
     """
     z = z.clone()
-    b = len(z)
-    shared = torch.full([b], -1, dtype=torch.long)
+    b, pairs = len(z), len(z) // 2
     start = int(torch.randint(num_controls, [], generator=generator))
-    for p in range(b // 2):
-        k = (start + p) % num_controls
-        z[2 * p + 1, z_slices[k]] = z[2 * p, z_slices[k]]
-        shared[2 * p] = shared[2 * p + 1] = k
+    k = (start + torch.arange(pairs)) % num_controls
+    # Which columns sample 2p+1 takes from sample 2p, built on the CPU and applied in one step on z's device.
+    take = torch.zeros(pairs, z.shape[1], dtype=torch.bool)
+    for a in range(num_controls):
+        take[k == a, z_slices[a]] = True
+    first, second = z[0:2 * pairs:2], z[1:2 * pairs:2]
+    z[1:2 * pairs:2] = torch.where(take.to(z.device), first, second)
+    shared = torch.full([b], -1, dtype=torch.long)
+    shared[:2 * pairs] = k.repeat_interleave(2)
     return z, shared.to(z.device)
 
 
