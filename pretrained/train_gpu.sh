@@ -1,7 +1,9 @@
 #!/bin/bash
-# Train the bundled synthfaces generators on one GPU, all seven at once (the exact commands behind the cards).
-#   bash pretrained/train_gpu.sh launch [NAME..] start the runs (all seven, or the named ones) in the background
-#                                                (setsid), under $RUNS
+# Train the bundled synthfaces generators on one GPU (the exact commands behind the cards): the five of the
+# mapping-depth study and the GAN-Control pair (stylegan2, stylegan2-control-w2); the two groups were trained in
+# different sessions (`launch` with their names).
+#   bash pretrained/train_gpu.sh launch [NAME..] start the runs (all seven bundled ones, or the named ones, variants
+#                                                below included) in the background (setsid), under $RUNS
 #   bash pretrained/train_gpu.sh wait SECONDS    print progress every minute for SECONDS
 #   bash pretrained/train_gpu.sh export DIR      stop nothing; write G_ema-only copies of the newest snapshot
 #                                                common to each group, stats and logs, into DIR
@@ -22,8 +24,7 @@ COMMON="--data synthfaces:70000?res=64 --z-dim 128 --channel-base 1024 --channel
 # growing from 8x8, 10 kimg per level and fade.
 GROW="--batch 32 --lr 0.002 --batch-dict 8:32,16:32,32:32,64:32 --start-res 8 --lod-kimg 10 --fade-kimg 10 --r1-interval 4"
 # The GAN-Control pair (StyleGAN2 with and without --control): minibatch 64 with lr 0.0025 (NVIDIA's StyleGAN2-ADA
-# 'paper256' setting), twice the pairs per step for the contrastive loss and twice the images per second on a
-# GPU that a 64x64 model leaves idle.
+# 'paper256' setting): twice the pairs per step for the contrastive loss, twice the images per step.
 PAIR="--batch 64 --lr 0.0025"
 # GAN-Control: seven attributes every judge sees at 64x64 (`ganeval control taus`: AUC >= 0.95), 8-dim
 # sub-vectors each, 72 dims for the rest. (Male never attached to its sub-vector in the earlier runs.)
@@ -46,16 +47,16 @@ launch)
   done
   run pggan --arch pggan $GROW
   run stylegan2 --arch stylegan2 --w-dim 128 $PAIR
-  run stylegan2-control --arch stylegan2 --w-dim 128 $PAIR $CONTROL
-  # Variants launched only when named: M_k = the classifiers' probabilities (L1, τ 0.1/0.5) instead of their
-  # features; twice the contrastive weight λ (the bundled synthfaces-stylegan2-control); and λ = 2 with the two
-  # attributes that did not attach replaced (pointy nose, which competes with big nose in the renderer, and
-  # arched eyebrows) by big lips and eyeglasses (`control taus` AUC 0.95 / 0.96; not drawn from other
-  # controlled attributes).
+  # The bundled synthfaces-stylegan2-control: contrastive weight λ = 2.
+  run stylegan2-control-w2 --arch stylegan2 --w-dim 128 $PAIR $CONTROL --control-weight 2
+  # Variants launched only when named: λ = 1 (trained beside the bundled pair); M_k = the classifiers'
+  # probabilities (L1, τ 0.1/0.5) instead of their features; and λ = 2 with the two attributes that did not
+  # attach (pointy nose, which went with the big-nose sub-vector, and arched eyebrows) replaced by big lips and
+  # eyeglasses (`control taus` AUC 0.95 / 0.96).
   if [ ${#ONLY[@]} -gt 0 ]; then
+    run stylegan2-control --arch stylegan2 --w-dim 128 $PAIR $CONTROL
     run stylegan2-control-prob --arch stylegan2 --w-dim 128 $PAIR $CONTROL --control-embedding prob \
       --control-distance l1 --control-tau 0.1,0.5
-    run stylegan2-control-w2 --arch stylegan2 --w-dim 128 $PAIR $CONTROL --control-weight 2
     run stylegan2-control-v3 --arch stylegan2 --w-dim 128 $PAIR --control-weight 2 --control-tau 0.2,0.6 \
       --control smiling,black-hair,big-nose,wavy-hair,bags-under-eyes,big-lips,eyeglasses \
       --control-dims 8,8,8,8,8,8,8,72
