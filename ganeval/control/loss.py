@@ -88,18 +88,19 @@ def make_pair_batch(z: torch.Tensor, z_slices: list[slice], num_controls: int,
     Returns (z', k) with k [B] the shared attribute of each sample's pair (-1 when unpaired).
     """
     z = z.clone()
-    b, pairs = len(z), len(z) // 2
+    b, pairs, device = len(z), len(z) // 2, z.device
     start = int(torch.randint(num_controls, [], generator=generator))
-    k = (start + torch.arange(pairs)) % num_controls
-    # Which columns sample 2p+1 takes from sample 2p, built on the CPU and applied in one step on z's device.
-    take = torch.zeros(pairs, z.shape[1], dtype=torch.bool)
+    # Everything below is built on z's device from Python integers: no host-to-device copy (from pageable
+    # memory, one waits for the device) and no sync in the training step.
+    col_attr = torch.full([z.shape[1]], -1, dtype=torch.long, device=device)   # which z^k each column is in
     for a in range(num_controls):
-        take[k == a, z_slices[a]] = True
-    first, second = z[0:2 * pairs:2], z[1:2 * pairs:2]
-    z[1:2 * pairs:2] = torch.where(take.to(z.device), first, second)
-    shared = torch.full([b], -1, dtype=torch.long)
+        col_attr[z_slices[a]] = a
+    k = (start + torch.arange(pairs, device=device)) % num_controls
+    take = k[:, None] == col_attr[None, :]        # the columns sample 2p+1 takes from sample 2p
+    z[1:2 * pairs:2] = torch.where(take, z[0:2 * pairs:2], z[1:2 * pairs:2])
+    shared = torch.full([b], -1, dtype=torch.long, device=device)
     shared[:2 * pairs] = k.repeat_interleave(2)
-    return z, shared.to(z.device)
+    return z, shared
 
 
 # ----------------------------------------------------------------------------------------------------
