@@ -38,6 +38,9 @@ run() {   # name, args...
     > "$RUNS/$name.log" 2>&1 < /dev/null &
 }
 
+# Sourced (benchmarks/gan_control_speed.sh): the settings above and run() only.
+[ "${BASH_SOURCE[0]}" != "$0" ] && return 0
+
 case "${1:-}" in
 launch)
   ONLY=("${@:2}")

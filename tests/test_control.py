@@ -184,7 +184,7 @@ def test_pair_batch_shares_exactly_one_subvector():
             if s == k:
                 assert torch.equal(zp[i, sl], zp[j, sl])
             else:   # every other sub-vector differs (elementwise: independent draws), the rest never shared
-                assert (zp[i, sl] != zp[j, sl]).all()
+                assert (zp[i, sl] != zp[j, sl]).all() and torch.equal(zp[j, sl], z[j, sl])   # j keeps its own
     for k in range(3):
         same = same_subvector(zp, slices[k])
         expect = torch.zeros(13, 13, dtype=torch.bool)
