@@ -168,6 +168,63 @@ def test_cli_control_taus(tmp_path):
         assert r.exit_code == 2 and msg in r.output and r.output.count("\n") == 1, r.output
 
 
+def test_distances_of_one_label_images():
+    """A generator may never draw an attribute: with one_label_ok and given thresholds its row has NaN where both
+    labels are needed, and floors over the pairs it has (all same-label)."""
+    from ganeval.control.calibrate import embedding_distances
+
+    e = torch.tensor([[0.0], [0.1], [1.0], [1.3]])
+    df = embedding_distances([e], torch.zeros(4, 1), ["a"], "l1", tau=[0.15, 1.0], one_label_ok=True)
+    r = df.iloc[0]
+    assert (r.pairs_same, r.pairs_diff, r.label_rate) == (6, 0, 0.0)
+    assert math.isnan(r.auc) and math.isnan(r.diff_median) and math.isnan(r.suggested_tau_neg)
+    # all six pairs: 0.1, 1, 1.3, 0.9, 1.2, 0.3 -> median 0.95; floor⁺ = (0 + 0.85 + 1.15 + 0.75 + 1.05 + 0.15) / 6
+    assert r.all_median == pytest.approx(0.95) and r.same_median == pytest.approx(0.95)
+    assert r.floor_pos == pytest.approx(3.95 / 6) and r.floor_neg == pytest.approx(1.7 / 6)
+    with pytest.raises(ConfigError, match="same label"):   # thresholds cannot be suggested from one label
+        embedding_distances([e], torch.zeros(4, 1), ["a"], "l1", one_label_ok=True)
+
+
+def test_cli_control_taus_of_a_generator(trained, tmp_path):
+    """`control taus --generator CKPT`: the same table on the model's images (seeds 0..N-1), labelled by the
+    control net's decisions, floors at the thresholds it was trained with; no suggestion printed."""
+    from ganeval.control.calibrate import embed_images, embedding_distances
+    from ganeval.control.loss import load_embedding
+    from ganeval.generate import generate_images
+    from ganeval.images import from_uint8
+
+    run_dir, clf_path = trained
+    snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]
+    csv = tmp_path / "gen.csv"
+    args = ["control", "taus", "--control", "Smiling,Eyeglasses", "--control-net", str(clf_path), "--generator",
+            str(snap), "--samples", "12", "--device", "cpu"]
+    r = CliRunner().invoke(main, args + ["--out", str(csv)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(csv)
+    assert "suggested" not in r.output and "suggested_tau_pos" not in df.columns
+    assert (df.images == str(snap)).all() and df.attr.tolist() == ["smiling", "eyeglasses"]
+    assert (df.pairs_same + df.pairs_diff == 66).all()
+    assert (df.tau_pos == 0.1).all() and (df.tau_neg == 0.5).all()   # the stored --control-tau (the default)
+    # By hand: the same images, labels = the classifiers' decisions, the same distances.
+    G = load_checkpoint(snap).generator.eval()
+    torch.manual_seed(0)   # the noise, seeded as the command seeds it
+    images = generate_images(G, list(range(12)), noise_mode="random")
+    emb = load_embedding(str(clf_path), ["smiling", "eyeglasses"], "cpu")
+    with torch.no_grad():
+        labels = (emb.clf(from_uint8(images))[:, emb.attr_idx] > 0).long()
+    hand = embedding_distances(embed_images(emb, images), labels, ["smiling", "eyeglasses"], "cosine",
+                               tau=[0.1, 0.5], one_label_ok=True)
+    assert df.label_rate.tolist() == pytest.approx(hand.label_rate.tolist())
+    assert df.all_median.tolist() == pytest.approx(hand.all_median.tolist(), rel=1e-5)
+    assert df.floor_neg.tolist() == pytest.approx(hand.floor_neg.tolist(), rel=1e-5)
+    # Explicit --tau wins; attributes it was not trained on need --tau (one line, exit 2).
+    r = CliRunner().invoke(main, args + ["--tau", "0,2", "--out", str(csv)])
+    assert r.exit_code == 0 and (pd.read_csv(csv).tau_neg == 2).all(), r.output
+    r = CliRunner().invoke(main, ["control", "taus", "--control", "Smiling", "--control-net", str(clf_path),
+                                  "--generator", str(snap), "--samples", "12", "--device", "cpu"])
+    assert r.exit_code == 2 and "add --tau" in r.output and r.output.count("\n") == 1, r.output
+
+
 # ----------------------------------------------------------------------------------------------------
 # Pair batches.
 

@@ -159,6 +159,9 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
 @click.option("--data", default="synthfaces:1000?res=64&seed=3", show_default=True,
               help="Labelled real images (dataset path or spec).")
 @click.option("--samples", type=int, default=600, show_default=True, help="Images (all their pairs are measured).")
+@click.option("--generator", "ckpt", default=None, metavar="CKPT",
+              help="Measure this generator's images (seeds 0..N-1) instead, labelled by the control net's "
+                   "decisions: what the loss sees of a trained model, beside the real faces' table.")
 @click.option("--tau", default=None, metavar="TAU+,TAU-[,..]", help="Floors at these thresholds [the suggested].")
 @click.option("--q-pos", type=float, default=0.5, show_default=True,
               help="τ⁺ suggested = this quantile of the same-label distances.")
@@ -166,15 +169,16 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
               help="τ⁻ suggested = this quantile of the different-label distances.")
 @click.option("--device", default=None, help="cpu, cuda [cuda if available].")
 @click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the table (.csv .parquet .json).")
-def taus_cmd(attrs, control_net, control_embedding, control_distance, data, samples, tau, q_pos, q_neg, device, out):
-    """Per-attribute thresholds τ⁺_k / τ⁻_k from the M_k distances of labelled real images, and loss floors."""
+def taus_cmd(attrs, control_net, control_embedding, control_distance, data, samples, ckpt, tau, q_pos, q_neg, device,
+             out):
+    """Per-attribute thresholds τ⁺_k / τ⁻_k from the M_k distances of labelled real images, and loss floors
+    (or, with --generator, the same distances on a generator's images)."""
     import torch
 
     from ..attributes import resolve_attrs
     from ..control.calibrate import embed_images, embedding_distances, tau_option
     from ..control.loss import load_embedding
     from ..control.options import _list, canonical_attrs
-    from ..features.attributes import _labelled, _load_all
     from ..utils import resolve_device
 
     if out:
@@ -186,21 +190,53 @@ def taus_cmd(attrs, control_net, control_embedding, control_distance, data, samp
     if control_embedding == "prob" and control_distance == "cosine":
         raise ConfigError("--control-embedding prob is one number per image: use --control-distance l1 or l2")
     attrs = canonical_attrs(attrs)
-    ds = _labelled(data, None, None)   # thresholds are read off labelled images
-    images, labels = _load_all(torch.utils.data.Subset(ds, range(min(samples, len(ds)))))
-    labels = labels[:, resolve_attrs(attrs)]
-    embedding = load_embedding(control_net, attrs, resolve_device(device), kind=control_embedding)
+    if ckpt and not tau:   # floors at the thresholds the model was trained with, when it says which
+        from ..train.options import stored_options
+
+        stored = stored_options(ckpt)
+        if stored.get("control_tau") and list(stored.get("control") or []) == attrs:
+            tau = ",".join(str(t) for t in stored["control_tau"])
+        else:
+            raise ConfigError(f"--generator {ckpt}: no stored thresholds for --control {','.join(attrs)}; "
+                              "add --tau (those it was trained with)")
+    device = resolve_device(device)
+    embedding = load_embedding(control_net, attrs, device, kind=control_embedding)
+    if ckpt:
+        from ..checkpoints import load_checkpoint
+        from ..control.encoders import attribute_probabilities
+        from ..generate import generate_images
+        from ..images import from_uint8
+
+        G = load_checkpoint(ckpt, device=device).generator.eval()
+        # Random noise as in training, seeded: the table does not depend on what ran before.
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(0)
+            images = generate_images(G, list(range(samples)), noise_mode="random", device=device)
+        labels = torch.cat([(attribute_probabilities(embedding.clf, from_uint8(images[i:i + 200].to(device)),
+                                                     embedding.attr_idx) > 0.5).long().cpu()
+                            for i in range(0, samples, 200)])
+    else:
+        from ..features.attributes import _labelled, _load_all
+
+        ds = _labelled(data, None, None)   # thresholds are read off labelled images
+        images, labels = _load_all(torch.utils.data.Subset(ds, range(min(samples, len(ds)))))
+        labels = labels[:, resolve_attrs(attrs)]
     df = embedding_distances(embed_images(embedding, images), labels, attrs, control_distance,
-                             tau=_list(tau, float, "tau") if tau else None, q_pos=q_pos, q_neg=q_neg)
+                             tau=_list(tau, float, "tau") if tau else None, q_pos=q_pos, q_neg=q_neg,
+                             one_label_ok=bool(ckpt))
+    df.insert(0, "images", str(ckpt) if ckpt else str(data))
+    if ckpt:   # thresholds are suggested from real images only
+        df = df.drop(columns=["suggested_tau_pos", "suggested_tau_neg"])
     if out:
         from ..api import write_table
 
         write_table(df, out)
-    click.echo(df.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    click.echo(df.drop(columns="images").to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     for r in df[df.auc < 0.6].itertuples():
         click.echo(f"warning: {r.attr}: M_k hardly tells the labels apart on these images (AUC {r.auc:.2f}); "
                    "the loss cannot control it through this embedding", err=True)
-    click.echo(f"suggested: --control {','.join(attrs)} --control-tau {tau_option(df)}")
+    if not ckpt:
+        click.echo(f"suggested: --control {','.join(attrs)} --control-tau {tau_option(df)}")
     if out:
         click.echo(f"wrote {out}")
 

@@ -22,6 +22,8 @@ distances (pairs not sharing it pushed as far apart as a typical pair with diffe
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import torch
@@ -45,12 +47,14 @@ def embed_images(embedding: ClassifierEmbedding, images_uint8: torch.Tensor, bat
 
 def embedding_distances(embeddings: list[torch.Tensor], labels: torch.Tensor, attrs: list[str],
                         distance: str = "cosine", tau: tuple | list | None = None, q_pos: float = 0.5,
-                        q_neg: float = 0.5, tau_option_name: str = "tau") -> pd.DataFrame:
-    """One row per attribute: label rate, same- and different-label distance quantiles, suggested τ⁺ / τ⁻, and
-    the loss floors at the thresholds `tau` (τ⁺, τ⁻ for every attribute, or one pair per attribute), else at the
-    suggested ones.
+                        q_neg: float = 0.5, tau_option_name: str = "tau", one_label_ok: bool = False) -> pd.DataFrame:
+    """One row per attribute: label rate, same- and different-label distance quantiles, the median over all
+    pairs, suggested τ⁺ / τ⁻, and the loss floors at the thresholds `tau` (τ⁺, τ⁻ for every attribute, or one
+    pair per attribute), else at the suggested ones.
 
     embeddings[k]: M_k of N labelled images [N, D_k]; labels: [N, len(attrs)] 0/1, column k for attribute k.
+    one_label_ok: an attribute whose N images all have one label (a generator that never draws it) gets NaN for
+    what needs both labels instead of an error (then `tau` must be given).
     """
     n = len(labels)
     if n < 3:
@@ -64,18 +68,23 @@ def embedding_distances(embeddings: list[torch.Tensor], labels: torch.Tensor, at
         d = _distances(embeddings[k].double(), distance)[upper].numpy()
         y = labels[:, k].bool()
         same = (y[:, None] == y[None, :])[upper].numpy()
-        if same.all() or not same.any():
+        one_label = bool(same.all())   # same is never empty: n >= 3 images give at least one same-label pair
+        if one_label and not (one_label_ok and taus is not None):
             raise ConfigError(f"{attr}: all {n} images have the same label; no different-label pairs to measure")
         d_same, d_diff = d[same], d[~same]
-        suggested = (float(np.quantile(d_same, q_pos)), float(np.quantile(d_diff, q_neg)))
+
+        def quantile(v, q):
+            return float(np.quantile(v, q)) if len(v) else math.nan
+
+        suggested = (quantile(d_same, q_pos), quantile(d_diff, q_neg))
         tau_pos, tau_neg = taus[k] if taus is not None else suggested
         row = dict(attr=attr, label_rate=float(y.double().mean()), pairs_same=int(same.sum()),
-                   pairs_diff=int((~same).sum()), auc=distance_auc(d_same, d_diff))
+                   pairs_diff=int((~same).sum()), auc=math.nan if one_label else distance_auc(d_same, d_diff))
         for name, v in (("same", d_same), ("diff", d_diff)):
-            q25, q50, q75 = np.quantile(v, [0.25, 0.5, 0.75])
-            row.update({f"{name}_q25": float(q25), f"{name}_median": float(q50), f"{name}_q75": float(q75)})
-        row.update(suggested_tau_pos=suggested[0], suggested_tau_neg=suggested[1], tau_pos=float(tau_pos),
-                   tau_neg=float(tau_neg),
+            row.update({f"{name}_q25": quantile(v, 0.25), f"{name}_median": quantile(v, 0.5),
+                        f"{name}_q75": quantile(v, 0.75)})
+        row.update(all_median=float(np.median(d)), suggested_tau_pos=suggested[0], suggested_tau_neg=suggested[1],
+                   tau_pos=float(tau_pos), tau_neg=float(tau_neg),
                    floor_pos=float(np.maximum(d_same - tau_pos, 0).mean()),
                    floor_neg=float(np.maximum(tau_neg - d, 0).mean()))
         rows.append(row)
