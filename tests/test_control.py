@@ -223,6 +223,8 @@ def test_cli_control_taus_of_a_generator(trained, tmp_path):
     r = CliRunner().invoke(main, ["control", "taus", "--control", "Smiling", "--control-net", str(clf_path),
                                   "--generator", str(snap), "--samples", "12", "--device", "cpu"])
     assert r.exit_code == 2 and "add --tau" in r.output and r.output.count("\n") == 1, r.output
+    r = CliRunner().invoke(main, args[:5] + ["--generator", str(tmp_path / "none.pt")])
+    assert r.exit_code == 2 and "none.pt" in r.output and "--tau" not in r.output, r.output
 
 
 # ----------------------------------------------------------------------------------------------------
