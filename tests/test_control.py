@@ -391,6 +391,40 @@ def test_augment_for_embedding_shifts_and_adds_noise():
         resolve_options(arch="stylegan2", control="Smiling", control_augment=-1, data=tiny_dataset())
 
 
+def test_gaussian_blur_for_embedding(tmp_path, monkeypatch):
+    """--control-blur: a normalised separable Gaussian (impulse response = outer product of the 1-d taps out to
+    ceil(2σ)); constants pass unchanged; the training loop blurs the generator's images before M_k."""
+    import ganeval.control.loss as control_loss
+
+    img = torch.zeros(1, 3, 9, 9)
+    img[0, :, 4, 4] = 1
+    out = control_loss.gaussian_blur(img, 1.0)
+    taps = torch.exp(-torch.arange(-2.0, 3.0) ** 2 / 2)
+    taps = taps / taps.sum()
+    expect = torch.zeros(9, 9)
+    expect[2:7, 2:7] = taps[:, None] * taps[None, :]
+    for c in range(3):
+        torch.testing.assert_close(out[0, c], expect)
+    assert control_loss.gaussian_blur(img, 0.3)[0, 0, 3:6, 3:6].sum() == pytest.approx(1.0)   # r = 1 taps
+    const = torch.full((2, 3, 8, 8), 0.3)
+    torch.testing.assert_close(control_loss.gaussian_blur(const, 1.5), const)   # edges replicated
+    seen = []
+
+    def spy(x, sigma):
+        seen.append((tuple(x.shape), sigma))
+        return control_loss.gaussian_blur.__wrapped__(x, sigma)
+
+    spy.__wrapped__ = control_loss.gaussian_blur
+    monkeypatch.setattr(control_loss, "gaussian_blur", spy)
+    torch.manual_seed(0)
+    clf_path = save_classifiers(AttributeClassifiers(resolution=16, channels=(4, 8), hidden=8), tmp_path / "c.pt")
+    run_dir = train_tiny_control(tmp_path, str(clf_path), control_blur=0.7)
+    assert seen and all(shape[1:] == (3, 16, 16) and sigma == 0.7 for shape, sigma in seen)
+    assert json.loads((run_dir / "training_options.json").read_text())["control_blur"] == 0.7
+    with pytest.raises(ConfigError, match="control-blur"):
+        resolve_options(arch="stylegan2", control="Smiling", control_blur=-1, data=tiny_dataset())
+
+
 def test_prob_embedding_and_training_with_it(tmp_path):
     """--control-embedding prob: M_k(I) = σ(logit_k(I)) as a [B, 1] embedding, gradients reach the image; a
     controlled run trains with it (and --control-augment) and stores the choices (so a resume keeps them)."""
@@ -433,10 +467,12 @@ def test_prob_embedding_and_training_with_it(tmp_path):
 def test_cli_train_dry_run(tmp_path):
     r = CliRunner().invoke(main, ["train", "--arch", "stylegan2", "--data", "synthfaces:100?res=16", "--control",
                                   "Smiling,Eyeglasses", "--control-dims", "8,8,16", "--control-tau", "0.2,0.6",
-                                  "--control-distance", "l2", "--control-weight", "0.5", "--dry-run"])
+                                  "--control-distance", "l2", "--control-weight", "0.5", "--control-blur", "0.7",
+                                  "--dry-run"])
     assert r.exit_code == 0, r.output
     o = json.loads(r.output)
     assert o["arch"] == "stylegan2-control" and o["control_tau"] == [0.2, 0.6] and o["control_weight"] == 0.5
+    assert o["control_blur"] == 0.7
     assert o["G_kwargs"]["control_dims"] == [8, 8, 16] and o["control_distance"] == "l2"
 
 

@@ -58,6 +58,9 @@ def _comma_list(value: str | None) -> list[str] | None:
                    "(1-d; needs --control-distance l1 or l2) [features].")
 @click.option("--control-augment", type=float, default=None, metavar="SIGMA",
               help="GAN-Control: M_k sees each image shifted by up to 2 px plus pixel noise of std SIGMA [0: off].")
+@click.option("--control-blur", type=float, default=None, metavar="SIGMA",
+              help="GAN-Control: M_k sees each image blurred by a Gaussian of std SIGMA pixels (before "
+                   "--control-augment) [0: off].")
 @click.option("--xflip/--no-xflip", default=None, help="X-flip augmentation [off].")
 @click.option("--amp", default=None, metavar="bf16", help="bf16 autocast of the main phases (CUDA) [off].")
 @click.option("--snap", type=float, default=None, help="Checkpoint + sample grid every N kimg [200].")

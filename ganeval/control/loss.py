@@ -14,6 +14,8 @@ that share exactly one sub-vector (`make_pair_batch`), as in the paper's trainin
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -177,6 +179,19 @@ def augment_for_embedding(img: torch.Tensor, sigma: float, shift: int = 2) -> to
     return out + sigma * torch.randn_like(out)
 
 
+def gaussian_blur(img: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian low-pass of std `sigma` pixels (taps out to ceil(2σ), normalised; edges replicated): what
+    M_k sees with --control-blur. Why: the gradient that reaches the generator through M_k is then low-pass too,
+    so M_k can no longer be moved by pixel-scale texture, only by what a blurred face shows."""
+    r = max(1, math.ceil(2 * sigma))
+    x = torch.arange(-r, r + 1, dtype=img.dtype, device=img.device)
+    k = torch.exp(-x.square() / (2 * sigma * sigma))
+    k = k / k.sum()
+    c = img.shape[1]
+    out = F.conv2d(F.pad(img, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(F.pad(out, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
 # ----------------------------------------------------------------------------------------------------
 # The training hook: GAN loss + λ · L_c in the Gmain phase.
 
@@ -188,10 +203,10 @@ class ControlGANLoss(GANLoss):
     """
 
     def __init__(self, G, D, *, embedding, control_weight: float = 1.0, tau_pos=0.1, tau_neg=0.5,
-                 distance="cosine", augment: float = 0.0, **kwargs):
+                 distance="cosine", augment: float = 0.0, blur: float = 0.0, **kwargs):
         super().__init__(G, D, **kwargs)
         self.embedding = embedding
-        self.augment = float(augment)
+        self.augment, self.blur = float(augment), float(blur)
         self.control_weight = control_weight
         self.tau_pos, self.tau_neg, self.distance = tau_pos, tau_neg, distance
 
@@ -214,6 +229,8 @@ class ControlGANLoss(GANLoss):
         self.stats.report("Loss/G/loss", loss_G)
         # The embedding nets run in fp32: thresholds are set on their fp32 distances.
         img = gen_img.float()
+        if self.blur > 0:
+            img = gaussian_blur(img, self.blur)
         if self.augment > 0:
             img = augment_for_embedding(img, self.augment)
         loss_c, terms = contrastive_loss(self.embedding(img), z, G.z_slices[:G.num_controls],

@@ -67,6 +67,8 @@ def validate_control(o) -> None:
                           "is only their sign; use --control-distance l1 or l2")
     if o.control_augment < 0:
         raise ConfigError(f"--control-augment must be >= 0, got {o.control_augment}")
+    if o.control_blur < 0:
+        raise ConfigError(f"--control-blur must be >= 0, got {o.control_blur}")
     if o.control_weight < 0:
         raise ConfigError(f"--control-weight must be >= 0, got {o.control_weight}")
     from .calibrate import resolve_taus

@@ -241,7 +241,7 @@ def train(options: TrainingOptions) -> Path:
                                                    kind=options.control_embedding),
                           control_weight=options.control_weight, tau_pos=[t[0] for t in taus],
                           tau_neg=[t[1] for t in taus], distance=options.control_distance,
-                          augment=options.control_augment)
+                          augment=options.control_augment, blur=options.control_blur)
     loss = loss_cls(G, D, progressive=options.progressive, loss=options.loss, r1_gamma=options.r1_gamma,
                     style_mixing_prob=options.style_mixing, pl_weight=options.pl_weight,
                     pl_batch_shrink=options.pl_batch_shrink, pl_decay=options.pl_decay,

@@ -94,6 +94,7 @@ class TrainingOptions:
     control_net: str = "synthfaces-classifiers"    # attribute classifiers whose embed() gives M_k
     control_embedding: str = "features"     # M_k = the classifier's per-attribute features | 'prob' = σ(its logit)
     control_augment: float = 0.0            # > 0: M_k sees images shifted by up to 2 px with this much pixel noise
+    control_blur: float = 0.0               # > 0: M_k sees images low-passed by a Gaussian of this std (pixels)
     # Optimiser and averaging.
     lr: float = 0.002                       # Adam learning rate (G and D)
     lr_dict: dict = field(default_factory=dict)    # per-resolution learning rates (growing)

@@ -1,0 +1,55 @@
+#!/bin/bash
+# Does the push threshold τ⁻ make the controlled model's speckle? Two fine-tuning arms on the CPU from the same
+# start — the bundled λ = 2 model's G_ema (240 kimg on the H100) with a new discriminator trained 6 kimg against
+# it — one thread each (~70-85 s/kimg at 64x64):
+#   tau06   τ⁺ = 0.2, τ⁻ = 0.6 for every attribute, as the model was trained
+#   taumed  τ⁺ = 0.2, τ⁻_k = the real faces' median same-label distance (`ganeval control taus --control <the
+#           seven>`, 600 faces at 64 px): pairs not sharing z^k need only be as far apart as two real faces of
+#           the same label, so spreading faces of one label apart in M_k no longer pays
+#   bash benchmarks/gan_control_finetune.sh start [SNAPSHOT]   the fine-tuning start ($RUNS/start.pt)
+#   bash benchmarks/gan_control_finetune.sh arms               both arms in the background (logs in $RUNS)
+#   bash benchmarks/gan_control_finetune.sh eval RUN_DIR KIMG | eval SNAPSHOT TAG
+#                                                            encoders (as make_bundle), `control evaluate`
+#                                                            (300 samples, both judges), `control taus --generator`,
+#                                                            fd_synth (2000 vs synthfaces:5000?res=64)
+set -eu
+RUNS=${RUNS:-/tmp/gan_control_finetune}
+PY=${PY:-.venv/bin/python}
+GANEVAL=${GANEVAL:-.venv/bin/ganeval}
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
+ATTRS=smiling,black-hair,big-nose,pointy-nose,wavy-hair,arched-eyebrows,bags-under-eyes
+TAUMED=0.2,0.0171,0.2,0.0253,0.2,0.0969,0.2,0.0183,0.2,0.108,0.2,0.0298,0.2,0.00992
+mkdir -p "$RUNS"
+
+case "${1:-}" in
+start)
+  $PY benchmarks/new_discriminator.py "${2:-pretrained/synthfaces-stylegan2-control.pt}" "$RUNS/start.pt" 6
+  ;;
+arms)
+  # The bundled pair's settings (pretrained/train_gpu.sh), on the CPU with one data worker.
+  export KIMG=5000 DEVICE=cpu
+  source pretrained/train_gpu.sh   # COMMON (its --out is our $RUNS), PAIR, CONTROL
+  COMMON="${COMMON/--workers 2/--workers 1}"
+  for arm in tau06:0.2,0.6 taumed:$TAUMED; do
+    setsid nohup "$GANEVAL" train --resume "$RUNS/start.pt" --arch stylegan2 --w-dim 128 $PAIR $CONTROL \
+      --control-weight 2 $COMMON --control-tau "${arm#*:}" --tick 2 --snap 5 --name "${arm%%:*}" \
+      > "$RUNS/${arm%%:*}.log" 2>&1 < /dev/null &
+  done
+  ;;
+eval)
+  if [ -f "${2:?RUN_DIR or SNAPSHOT}" ]; then
+    snap=$2; tag=${3:?TAG}
+  else
+    snap=$(ls "$2"/network-snapshot-$(printf '%06.0f' "${3:?KIMG}")*.pt | tail -1); tag=$(basename "$2")-$3
+  fi
+  "$GANEVAL" control train "$snap" --out "$RUNS/$tag-ctrl.pt" --samples 2000 --steps 500 --quiet --device cpu
+  "$GANEVAL" control evaluate "$RUNS/$tag-ctrl.pt" --samples 300 --ls-samples 0 --device cpu \
+    --out "$RUNS/$tag-eval.csv" > "$RUNS/$tag-eval.log"
+  "$GANEVAL" control taus --control $ATTRS --generator "$snap" --tau 0.2,0.6 --samples 400 --device cpu \
+    --out "$RUNS/$tag-taus.csv" > /dev/null
+  "$GANEVAL" evaluate "$RUNS/$tag-ctrl.pt" --metrics fd_synth --samples 2000 --data 'synthfaces:5000?res=64' \
+    --device cpu --out "$RUNS/$tag-fd.csv" > "$RUNS/$tag-fd.log"
+  ;;
+*)
+  echo "usage: $0 start [SNAPSHOT] | arms | eval RUN_DIR KIMG | eval SNAPSHOT TAG" >&2; exit 2 ;;
+esac
