@@ -1,13 +1,16 @@
 #!/bin/bash
-# Does the push threshold τ⁻ make the controlled model's speckle? Two fine-tuning arms on the CPU from the same
-# start — the bundled λ = 2 model's G_ema (240 kimg on the H100) with a new discriminator trained 6 kimg against
-# it — one thread each (~70-85 s/kimg at 64x64):
-#   tau06   τ⁺ = 0.2, τ⁻ = 0.6 for every attribute, as the model was trained
+# Where does the controlled model's speckle come from? Fine-tuning arms on the CPU from the same start — the
+# bundled λ = 2 model's G_ema (240 kimg on the H100) with a new discriminator trained 6 kimg against it — one
+# thread each (~70-85 s/kimg at 64x64 with two running):
+#   tau06   τ⁺ = 0.2, τ⁻ = 0.6 for every attribute, as the model was trained (the control arm)
 #   taumed  τ⁺ = 0.2, τ⁻_k = the real faces' median same-label distance (`ganeval control taus --control <the
 #           seven>`, 600 faces at 64 px): pairs not sharing z^k need only be as far apart as two real faces of
-#           the same label, so spreading faces of one label apart in M_k no longer pays
+#           the same label, so spreading faces of one label apart in M_k no longer pays (stopped at 25 kimg:
+#           attributes collapse)
+#   blur1   as tau06, with --control-blur 1: M_k sees the images low-passed, so pixel-scale texture cannot move it
 #   bash benchmarks/gan_control_finetune.sh start [SNAPSHOT]   the fine-tuning start ($RUNS/start.pt)
-#   bash benchmarks/gan_control_finetune.sh arms               both arms in the background (logs in $RUNS)
+#   bash benchmarks/gan_control_finetune.sh arms [NAME..]      the arms (all, or the named) in the background (logs
+#                                                            in $RUNS); stop them with pkill -f 'name NAME' 
 #   bash benchmarks/gan_control_finetune.sh eval RUN_DIR KIMG | eval SNAPSHOT TAG
 #                                                            encoders (as make_bundle), `control evaluate`
 #                                                            (300 samples, both judges), `control taus --generator`,
@@ -30,9 +33,10 @@ arms)
   export KIMG=5000 DEVICE=cpu
   source pretrained/train_gpu.sh   # COMMON (its --out is our $RUNS), PAIR, CONTROL
   COMMON="${COMMON/--workers 2/--workers 1}"
-  for arm in tau06:0.2,0.6 taumed:$TAUMED; do
+  for arm in "tau06:--control-tau 0.2,0.6" "taumed:--control-tau $TAUMED" "blur1:--control-tau 0.2,0.6 --control-blur 1"; do
+    case " ${*:2} " in *" ${arm%%:*} "*|"  ") ;; *) continue ;; esac   # the named arms, or all
     setsid nohup "$GANEVAL" train --resume "$RUNS/start.pt" --arch stylegan2 --w-dim 128 $PAIR $CONTROL \
-      --control-weight 2 $COMMON --control-tau "${arm#*:}" --tick 2 --snap 5 --name "${arm%%:*}" \
+      --control-weight 2 $COMMON ${arm#*:} --tick 2 --snap 5 --name "${arm%%:*}" \
       > "$RUNS/${arm%%:*}.log" 2>&1 < /dev/null &
   done
   ;;
@@ -47,9 +51,9 @@ eval)
     --out "$RUNS/$tag-eval.csv" > "$RUNS/$tag-eval.log"
   "$GANEVAL" control taus --control $ATTRS --generator "$snap" --tau 0.2,0.6 --samples 400 --device cpu \
     --out "$RUNS/$tag-taus.csv" > /dev/null
-  "$GANEVAL" evaluate "$RUNS/$tag-ctrl.pt" --metrics fd_synth --samples 2000 --data 'synthfaces:5000?res=64' \
+  "$GANEVAL" evaluate --ckpt "$RUNS/$tag-ctrl.pt" --metrics fd_synth --samples 2000 --data 'synthfaces:5000?res=64' \
     --device cpu --out "$RUNS/$tag-fd.csv" > "$RUNS/$tag-fd.log"
   ;;
 *)
-  echo "usage: $0 start [SNAPSHOT] | arms | eval RUN_DIR KIMG | eval SNAPSHOT TAG" >&2; exit 2 ;;
+  echo "usage: $0 start [SNAPSHOT] | arms [NAME..] | eval RUN_DIR KIMG | eval SNAPSHOT TAG" >&2; exit 2 ;;
 esac

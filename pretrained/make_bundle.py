@@ -78,6 +78,21 @@ QUALITY_NOTES = {
                          "texture (no clean eyes or mouths); its uncontrolled twin draws faces at the same kimg",
 }
 QUALITY_TAIL = ("Their numbers describe these small, briefly trained models, not StyleGAN at convergence.")
+# Runs that continue a bundled GPU run elsewhere (benchmarks/gan_control_finetune.sh): the base run in <runs>, the
+# new-discriminator stage that preceded them, where they ran and the exact commands.
+FINETUNES = {
+    "stylegan2-control-ft": dict(
+        base="stylegan2-control-w2", base_kimg=240.0, new_d_kimg=6, new_d_s=190,
+        hardware="then a 2-core CPU: a new discriminator trained 6 kimg against the frozen 240-kimg G_ema (two "
+                 "threads), then generator and discriminator trained on (one thread, sharing the CPU with other "
+                 "fine-tuning arms and evaluations most of the time)",
+        commands="OMP_NUM_THREADS=2 python benchmarks/new_discriminator.py "
+                 "/tmp/gpu_runs/00009-stylegan2-control-w2/network-snapshot-000240.000.pt /tmp/s7/ft/w2-warmD.pt 6\n"
+                 "OMP_NUM_THREADS=1 ganeval train --resume /tmp/s7/ft/w2-warmD.pt {args} "
+                 "--control-tau 0.2,0.6 --tick 2 --snap 5 --name tau06\n"
+                 "# the fine-tuning arm tau06 of benchmarks/gan_control_finetune.sh (run with an equivalent script "
+                 "for the first line, RUNS=/tmp/s7/ft); stopped at its {kimg:g}-kimg snapshot"),
+}
 CONTROL_EVAL = "control-eval.csv"   # `ganeval control evaluate` rows for the controlled model, in <runs>
 HALF_TOLERANCE = 1e-3
 GRID_SEEDS = list(range(32))
@@ -143,6 +158,16 @@ def group_of(run: str) -> str:
     return "control" if run.startswith("stylegan2") else "study"
 
 
+def finetune_command(name: str, kimg: float) -> str:
+    """The base run's command, then the fine-tuning stage's (the base's options on the CPU, one data worker)."""
+    ft = FINETUNES[name]
+    base = training_command(ft["base"])
+    first = base.splitlines()[0]
+    args = first.split("ganeval train ", 1)[1].split(" --name ")[0]
+    args = args.replace("--workers 2 --device cuda --out /tmp/gpu_runs", "--workers 1 --device cpu --out /tmp/s7/ft")
+    return base + "\n" + ft["commands"].format(args=args, kimg=kimg)
+
+
 def training_command(name: str) -> str:
     """The exact `ganeval train` line that train_gpu.sh runs for the run `name` (its `run` line, variables
     expanded; the study's loop variable $d from the name)."""
@@ -188,7 +213,8 @@ def main():
         for f in sorted(Path(args.runs).glob("bundle-*.json")):
             res = json.loads(f.read_text())
             run = res.get("run", res["model"].removeprefix("synthfaces-"))
-            write_card(out, res, stats_at(runs[run], res["kimg"]), attr_names=list(NVIDIA_ATTRS), args=args)
+            write_card(out, res, stats_at(runs[run], res.get("run_kimg", res["kimg"])), attr_names=list(NVIDIA_ATTRS),
+                       args=args)
         args.readme_only = True
     if args.readme_only:
         results = {}
@@ -252,8 +278,22 @@ def main():
         params = sum(p.numel() for p in G.parameters())
         first = json.loads((run / "stats.jsonl").read_text().splitlines()[0])
         wall = snap.stat().st_mtime - (first["timestamp"] - first["total_sec"])   # training start -> snapshot
-        meta = {"name": model, "kimg": kimg, "lod": float(ckpt.meta.get("lod", 0.0)), "wall_time_s": round(wall, 1),
-                "hardware": HARDWARE[group_of(run_name)], "command": training_command(run_name),
+        total_kimg, hardware, command, finetune = kimg, HARDWARE[group_of(run_name)], None, None
+        if run_name in FINETUNES:   # kimg and wall time in all: the base run's, the new D's, this run's
+            ft = FINETUNES[run_name]
+            base_run = runs_by_name(args.runs)[ft["base"]]
+            base_first = json.loads((base_run / "stats.jsonl").read_text().splitlines()[0])
+            base_snap = run_snapshots(base_run)[ft["base_kimg"]]
+            base_wall = base_snap.stat().st_mtime - (base_first["timestamp"] - base_first["total_sec"])
+            finetune = dict(base=ft["base"], base_kimg=ft["base_kimg"], base_wall_s=round(base_wall, 1),
+                            new_d_kimg=ft["new_d_kimg"], new_d_s=ft["new_d_s"], kimg=kimg, wall_s=round(wall, 1))
+            total_kimg = ft["base_kimg"] + kimg
+            wall = base_wall + ft["new_d_s"] + wall
+            hardware = HARDWARE[group_of(run_name)] + "; " + ft["hardware"]
+            command = finetune_command(run_name, kimg)
+        meta = {"name": model, "kimg": total_kimg, "lod": float(ckpt.meta.get("lod", 0.0)),
+                "wall_time_s": round(wall, 1), "hardware": hardware,
+                "command": command or training_command(run_name),
                 "data": options.get("data"),
                 "source_snapshot": snap.name, "training_options": json.dumps(options, sort_keys=True)}
         # fp16 only if it leaves the images within HALF_TOLERANCE.
@@ -277,7 +317,8 @@ def main():
         grid = images(Gl, GRID_SEEDS)
         save_image_grid(grid, out / f"{model}.png", nrow=8)
 
-        res = dict(model=model, run=run_name, hardware=meta["hardware"], kimg=kimg, params=params,
+        res = dict(model=model, run=run_name, hardware=meta["hardware"], kimg=total_kimg, run_kimg=kimg,
+                   finetune=finetune, params=params,
                    wall_time_s=meta["wall_time_s"], sha256=digest,
                    size=path.stat().st_size, half=half, half_diff=half_diff, command=meta["command"],
                    arch=G.arch, mapping_depth=G.mapping_depth, lod=meta["lod"], fd=None, fd_ci=None, freq=None,
@@ -366,7 +407,7 @@ GROUP_TEXT = {
            "same kimg.",
     True: "One of the GAN-Control pair: StyleGAN2 with and without `--control` (seven attributes with 8-dim z^k / "
           "w^k sub-vectors, 72 dims for the rest, contrastive loss of weight λ = 2 on the bundled classifiers' "
-          "embeddings), otherwise identical settings (minibatch 64, lr 0.0025), bundled at the same kimg.",
+          "embeddings), otherwise identical settings (minibatch 64, lr 0.0025), trained side by side to 240 kimg.",
 }
 
 
@@ -425,6 +466,24 @@ def control_lines(res: dict, runs: Path) -> list[str]:
     return lines
 
 
+def finetune_text(res: dict) -> str:
+    ft = res.get("finetune")
+    if not ft:
+        return ""
+    return (f" Unlike its twin, it was then trained on: from the G_ema of its {ft['base_kimg']:g}-kimg snapshot, "
+            f"with a new discriminator (the GPU run kept no D), {ft['kimg']:g} kimg more on the CPU with the same "
+            "options (see the training command).")
+
+
+def where_text(res: dict) -> str:
+    ft = res.get("finetune")
+    if not ft:
+        return " on one GPU (time-boxed, see the hardware row)"
+    return (f" in all ({ft['base_kimg']:g} kimg in {ft['base_wall_s'] / 60:.0f} min on one GPU, a new discriminator "
+            f"trained {ft['new_d_kimg']:g} kimg in {ft['new_d_s'] / 60:.0f} min, then {ft['kimg']:g} kimg in "
+            f"{ft['wall_s'] / 60:.0f} min on one CPU thread; see the hardware row)")
+
+
 def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
     model = res["model"]
     name = model.removeprefix("synthfaces-")
@@ -432,8 +491,8 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
         f", mapping depth {res['mapping_depth']}" + (" (W = normalised Z)" if res["mapping_depth"] == 0 else "")
         if res["arch"] == "stylegan" else "") + ", 64×64, trained on the synthfaces benchmark "
         "(`synthfaces:70000?res=64`) with `ganeval train`.",
-        GROUP_TEXT[res["arch"] in ("stylegan2", "stylegan2-control")],
-        f"{res['kimg']:g} kimg in {res['wall_time_s'] / 60:.0f} min on one GPU (time-boxed, see the hardware row): "
+        GROUP_TEXT[res["arch"] in ("stylegan2", "stylegan2-control")] + finetune_text(res),
+        f"{res['kimg']:g} kimg in {res['wall_time_s'] / 60:.0f} min{where_text(res)}: "
         f"**{QUALITY_NOTES.get(name, 'see the samples below')}.** " + QUALITY_TAIL, "",
         "| | |", "|---|---|",
         f"| file | `{model}.pt` (G_ema only, ganeval native format, {res['size'] / 1e6:.2f} MB, "
@@ -448,7 +507,8 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
         f"G {stats.get('Loss/G/loss', float('nan')):.3f} |",
         f"| synthfaces-FD | {fd_text(res)} |",
         "", "## Training command", "", "```", res["command"], "```", "",
-        f"Stopped by the time box; this file is the G_ema of the snapshot at {res['kimg']:g} kimg.",
+        f"Stopped by the time box; this file is the G_ema of the snapshot at {res['kimg']:g} kimg"
+        + (f" ({ft['base_kimg']:g} + the fine-tuning run's {ft['kimg']:g})." if (ft := res.get("finetune")) else "."),
         "fp16 storage is used only if it changes images by at most 1e-3 (max abs, 16 seeds, const noise): "
         f"measured {res['half_diff']:.1e} → {'float16' if res['half'] else 'float32'}.", "",
         "## Samples", "",
@@ -496,7 +556,11 @@ def write_readme(out: Path, results: dict, args) -> None:
         "group was trained on one lent H100 GPU (`train_gpu.sh`), in different sessions, and is bundled at the",
         "newest kimg all its members reached: 380 kimg for the study (26 min, all five beside the first GAN-Control",
         "pair), 240 kimg for the GAN-Control pair (25 min, beside a λ = 1 variant; the controlled model is about",
-        "1.5x slower per kimg than its twin). The study models and the uncontrolled StyleGAN2 draw recognisable",
+        "1.5x slower per kimg than its twin)." + "".join(
+            f" The controlled model was then trained on for {ft['kimg']:g} kimg on the CPU (a new discriminator, "
+            f"the GPU run kept none): {r['kimg']:g} kimg in all."
+            for r in results.values() if (ft := r.get("finetune"))),
+        "The study models and the uncontrolled StyleGAN2 draw recognisable",
         "cartoon faces with some distorted features; the controlled model's faces are speckled (see the cards). Load",
         "one by name: `ganeval.load_generator('synthfaces-stylegan-map8')`, `ganeval info synthfaces-stylegan-map8`",
         "(prints the card).", "",
