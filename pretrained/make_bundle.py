@@ -74,8 +74,9 @@ QUALITY_NOTES = {
     "stylegan-map0": "the samples are recognisable cartoon faces, several with distorted features and noisy texture",
     "stylegan2": "the samples are recognisable cartoon faces (skin tones, hair styles and colours, lipstick, "
                  "clothes), many with garbled or doubled eyes and speckled hair",
-    "stylegan2-control": "the samples are heads with hair, skin and shoulders whose faces are covered by a speckle "
-                         "texture (no clean eyes or mouths); its uncontrolled twin draws faces at the same kimg",
+    "stylegan2-control": "the samples are heads with hair, skin and shoulders whose faces are still covered by a "
+                         "speckle texture, densest in a band where the eyes would be (no clean eyes or mouths); its "
+                         "uncontrolled twin draws faces at 240 kimg",
 }
 QUALITY_TAIL = ("Their numbers describe these small, briefly trained models, not StyleGAN at convergence.")
 # Runs that continue a bundled GPU run elsewhere (benchmarks/gan_control_finetune.sh): the base run in <runs>, the
