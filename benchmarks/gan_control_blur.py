@@ -15,22 +15,13 @@ import torch.nn.functional as F
 
 from ganeval.attributes import resolve_attrs
 from ganeval.control.encoders import controlled_ws, load_control
+from ganeval.control.loss import gaussian_blur  # what --control-blur applies (5 taps at these sigmas)
 from ganeval.metrics.separability import _load_classifiers
-
-
-def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable 5-tap Gaussian, edges replicated."""
-    k = torch.exp(-torch.arange(-2, 3, dtype=torch.float32) ** 2 / (2 * sigma * sigma))
-    k = k / k.sum()
-    c = x.shape[1]
-    x = F.conv2d(F.pad(x, (2, 2, 0, 0), mode="replicate"), k.view(1, 1, 1, 5).repeat(c, 1, 1, 1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, 2, 2), mode="replicate"), k.view(1, 1, 5, 1).repeat(c, 1, 1, 1), groups=c)
-
 
 TRANSFORMS = {
     "none": lambda x: x,
-    "blur0.7": lambda x: blur(x, 0.7),
-    "blur1.0": lambda x: blur(x, 1.0),
+    "blur0.7": lambda x: gaussian_blur(x, 0.7),
+    "blur1.0": lambda x: gaussian_blur(x, 1.0),
     "noise0.1": lambda x: x + 0.1 * torch.randn_like(x),
     "down2": lambda x: F.interpolate(F.avg_pool2d(x, 2), scale_factor=2, mode="bilinear", align_corners=False),
 }

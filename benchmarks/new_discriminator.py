@@ -10,6 +10,7 @@ Why train D first: a random D gives the generator random gradients, and Adam tur
 
 import sys
 import time
+from dataclasses import replace
 
 import torch
 
@@ -18,7 +19,9 @@ from ganeval.checkpoints import load_checkpoint, save_checkpoint
 from ganeval.data import open_dataset
 from ganeval.images import from_uint8
 from ganeval.models import build_discriminator
+from ganeval.train.loop import make_phases
 from ganeval.train.loss import GANLoss
+from ganeval.train.options import TrainingOptions
 
 
 def main(snapshot: str, out: str, kimg: float = 6.0, data: str = "synthfaces:70000?res=64", batch: int = 64,
@@ -29,8 +32,9 @@ def main(snapshot: str, out: str, kimg: float = 6.0, data: str = "synthfaces:700
     D = build_discriminator(G.arch, G.img_resolution, img_channels=G.img_channels, channel_base=1024,
                             channel_max=128).train()
     loss = GANLoss(G, D, progressive=False, loss="logistic", r1_gamma=1.0, style_mixing_prob=0.9, pl_weight=0.0)
-    ratio = r1_interval / (r1_interval + 1)   # lazy regularisation, as the training loop sets Adam up
-    opt = torch.optim.Adam(D.parameters(), lr=lr * ratio, betas=(0.0, 0.99 ** ratio), eps=1e-8)
+    # D's Adam as the training loop sets it up (lazy R1: lr and betas scaled by interval / (interval + 1)).
+    options = replace(TrainingOptions(), lr=lr, r1_gamma=1.0, r1_interval=r1_interval)
+    opt = make_phases(G, D, options)[-1].opt
     ds = open_dataset(data)
     gen = torch.Generator().manual_seed(seed + 1)
     steps, t0 = int(kimg * 1000 / batch), time.time()

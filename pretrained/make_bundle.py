@@ -83,6 +83,7 @@ QUALITY_TAIL = ("Their numbers describe these small, briefly trained models, not
 # new-discriminator stage that preceded them, where they ran and the exact commands.
 FINETUNES = {
     "stylegan2-control-ft": dict(
+        # new_d_s: its log had step 90 of 93 at 189 s
         base="stylegan2-control-w2", base_kimg=240.0, new_d_kimg=6, new_d_s=190,
         hardware="then a 2-core CPU: a new discriminator trained 6 kimg against the frozen 240-kimg G_ema (two "
                  "threads), then generator and discriminator trained on (one thread, sharing the CPU with other "
@@ -106,6 +107,12 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def wall_time(run: Path, snap: Path) -> float:
+    """Seconds from the run's training start (its first stats line) to the snapshot file's time."""
+    first = json.loads((run / "stats.jsonl").read_text().splitlines()[0])
+    return snap.stat().st_mtime - (first["timestamp"] - first["total_sec"])
 
 
 def stats_at(run: Path, kimg: float) -> dict:
@@ -277,15 +284,12 @@ def main():
         stats = stats_at(run, kimg)
         options = json.loads((run / "training_options.json").read_text())
         params = sum(p.numel() for p in G.parameters())
-        first = json.loads((run / "stats.jsonl").read_text().splitlines()[0])
-        wall = snap.stat().st_mtime - (first["timestamp"] - first["total_sec"])   # training start -> snapshot
+        wall = wall_time(run, snap)
         total_kimg, hardware, command, finetune = kimg, HARDWARE[group_of(run_name)], None, None
         if run_name in FINETUNES:   # kimg and wall time in all: the base run's, the new D's, this run's
             ft = FINETUNES[run_name]
             base_run = runs_by_name(args.runs)[ft["base"]]
-            base_first = json.loads((base_run / "stats.jsonl").read_text().splitlines()[0])
-            base_snap = run_snapshots(base_run)[ft["base_kimg"]]
-            base_wall = base_snap.stat().st_mtime - (base_first["timestamp"] - base_first["total_sec"])
+            base_wall = wall_time(base_run, run_snapshots(base_run)[ft["base_kimg"]])
             finetune = dict(base=ft["base"], base_kimg=ft["base_kimg"], base_wall_s=round(base_wall, 1),
                             new_d_kimg=ft["new_d_kimg"], new_d_s=ft["new_d_s"], kimg=kimg, wall_s=round(wall, 1))
             total_kimg = ft["base_kimg"] + kimg

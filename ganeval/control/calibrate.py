@@ -72,23 +72,24 @@ def embedding_distances(embeddings: list[torch.Tensor], labels: torch.Tensor, at
         if one_label and not (one_label_ok and taus is not None):
             raise ConfigError(f"{attr}: all {n} images have the same label; no different-label pairs to measure")
         d_same, d_diff = d[same], d[~same]
-
-        def quantile(v, q):
-            return float(np.quantile(v, q)) if len(v) else math.nan
-
-        suggested = (quantile(d_same, q_pos), quantile(d_diff, q_neg))
+        suggested = (_quantile(d_same, q_pos), _quantile(d_diff, q_neg))
         tau_pos, tau_neg = taus[k] if taus is not None else suggested
         row = dict(attr=attr, label_rate=float(y.double().mean()), pairs_same=int(same.sum()),
                    pairs_diff=int((~same).sum()), auc=math.nan if one_label else distance_auc(d_same, d_diff))
         for name, v in (("same", d_same), ("diff", d_diff)):
-            row.update({f"{name}_q25": quantile(v, 0.25), f"{name}_median": quantile(v, 0.5),
-                        f"{name}_q75": quantile(v, 0.75)})
+            row.update({f"{name}_q25": _quantile(v, 0.25), f"{name}_median": _quantile(v, 0.5),
+                        f"{name}_q75": _quantile(v, 0.75)})
         row.update(all_median=float(np.median(d)), suggested_tau_pos=suggested[0], suggested_tau_neg=suggested[1],
                    tau_pos=float(tau_pos), tau_neg=float(tau_neg),
                    floor_pos=float(np.maximum(d_same - tau_pos, 0).mean()),
                    floor_neg=float(np.maximum(tau_neg - d, 0).mean()))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _quantile(v: np.ndarray, q: float) -> float:
+    """NaN for no pairs (a one-label attribute has no different-label pairs)."""
+    return float(np.quantile(v, q)) if len(v) else math.nan
 
 
 def _distances(e: torch.Tensor, distance: str) -> torch.Tensor:
