@@ -10,7 +10,7 @@
 #   blur1   as tau06, with --control-blur 1: M_k sees the images low-passed, so pixel-scale texture cannot move it
 #   bash benchmarks/gan_control_finetune.sh start [SNAPSHOT]   the fine-tuning start ($RUNS/start.pt)
 #   bash benchmarks/gan_control_finetune.sh arms [NAME..]      the arms (all, or the named) in the background (logs
-#                                                            in $RUNS); stop them with pkill -f 'name NAME' 
+#                                                            in $RUNS); stop them with pkill -f 'name NAME'
 #   bash benchmarks/gan_control_finetune.sh eval RUN_DIR KIMG | eval SNAPSHOT TAG
 #                                                            encoders (as make_bundle), `control evaluate`
 #                                                            (300 samples, both judges), `control taus --generator`,
