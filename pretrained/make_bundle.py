@@ -86,14 +86,18 @@ FINETUNES = {
         # new_d_s: its log had step 90 of 93 at 189 s
         base="stylegan2-control-w2", base_kimg=240.0, new_d_kimg=6, new_d_s=190,
         hardware="then a 2-core CPU: a new discriminator trained 6 kimg against the frozen 240-kimg G_ema (two "
-                 "threads), then generator and discriminator trained on (one thread, sharing the CPU with other "
-                 "fine-tuning arms and evaluations most of the time)",
+                 "threads), then generator and discriminator trained on (one thread to 75 kimg, sharing the CPU with "
+                 "other fine-tuning arms and evaluations most of the time; then two threads, mostly alone)",
         commands="OMP_NUM_THREADS=2 python benchmarks/new_discriminator.py "
                  "/tmp/gpu_runs/00009-stylegan2-control-w2/network-snapshot-000240.000.pt /tmp/s7/ft/w2-warmD.pt 6\n"
                  "OMP_NUM_THREADS=1 ganeval train --resume /tmp/s7/ft/w2-warmD.pt {args} "
                  "--control-tau 0.2,0.6 --tick 2 --snap 5 --name tau06\n"
+                 "OMP_NUM_THREADS=2 ganeval train --resume /tmp/s7/ft/00001-tau06 --workers 1 --device cpu "
+                 "--out /tmp/s7/ft --name tau06-cont2\n"
                  "# the fine-tuning arm tau06 of benchmarks/gan_control_finetune.sh (run with an equivalent script "
-                 "for the first line, RUNS=/tmp/s7/ft); stopped at its {kimg:g}-kimg snapshot"),
+                 "for the new_discriminator.py line, RUNS=/tmp/s7/ft), ended after its 75-kimg snapshot; the last line "
+                 "continues it exactly from there (G, D, optimiser states, random streams) and stopped at its "
+                 "{kimg:g}-kimg snapshot"),
 }
 CONTROL_EVAL = "control-eval.csv"   # `ganeval control evaluate` rows for the controlled model, in <runs>
 HALF_TOLERANCE = 1e-3
@@ -486,7 +490,7 @@ def where_text(res: dict) -> str:
         return " on one GPU (time-boxed, see the hardware row)"
     return (f" in all ({ft['base_kimg']:g} kimg in {ft['base_wall_s'] / 60:.0f} min on one GPU, a new discriminator "
             f"trained {ft['new_d_kimg']:g} kimg in {ft['new_d_s'] / 60:.0f} min, then {ft['kimg']:g} kimg in "
-            f"{ft['wall_s'] / 60:.0f} min on one CPU thread; see the hardware row)")
+            f"{ft['wall_s'] / 60:.0f} min on the CPU; see the hardware row)")
 
 
 def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
