@@ -1,6 +1,7 @@
 #!/bin/bash
-# Where does the controlled model's speckle come from? Fine-tuning arms on the CPU from the same start — the
-# bundled λ = 2 model's G_ema (240 kimg on the H100) with a new discriminator trained 6 kimg against it — one
+# Where does the controlled model's speckle come from? Fine-tuning arms on the CPU from the same start — a
+# controlled model's G_ema with a new discriminator trained 6 kimg against it (the README's arms started from the
+# λ = 2 model's 240-kimg H100 snapshot; `start` without SNAPSHOT takes the bundled model, now 410 kimg) — one
 # thread each (~70-85 s/kimg at 64x64 with two running):
 #   tau06   τ⁺ = 0.2, τ⁻ = 0.6 for every attribute, as the model was trained (the control arm)
 #   taumed  τ⁺ = 0.2, τ⁻_k = the real faces' median same-label distance (`ganeval control taus --control <the
