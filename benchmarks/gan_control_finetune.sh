@@ -16,6 +16,11 @@
 #                                                            encoders (as make_bundle), `control evaluate`
 #                                                            (300 samples, both judges), `control taus --generator`,
 #                                                            fd_synth (2000 vs synthfaces:5000?res=64)
+#   bash benchmarks/gan_control_finetune.sh judge RUN_DIR KIMG..   only the encoders and `control evaluate` per
+#                                                            snapshot, then one row per snapshot: the judge's
+#                                                            accuracy per attribute, its mean and how many reach
+#                                                            0.9, the training net's mean and count (the README's
+#                                                            snapshot table; 2-2.5 min per snapshot)
 set -eu
 RUNS=${RUNS:-/tmp/gan_control_finetune}
 PY=${PY:-.venv/bin/python}
@@ -24,6 +29,16 @@ export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 ATTRS=smiling,black-hair,big-nose,pointy-nose,wavy-hair,arched-eyebrows,bags-under-eyes
 TAUMED=0.2,0.0171,0.2,0.0253,0.2,0.0969,0.2,0.0183,0.2,0.108,0.2,0.0298,0.2,0.00992
 mkdir -p "$RUNS"
+
+snapshot() {   # snapshot RUN_DIR KIMG: the run's snapshot file at that kimg
+  ls "$1"/network-snapshot-$(printf '%06.0f' "$2")*.pt | tail -1
+}
+
+judge_one() {   # judge_one SNAPSHOT TAG: encoders as make_bundle fits them, then control evaluate (both judges)
+  "$GANEVAL" control train "$1" --out "$RUNS/$2-ctrl.pt" --samples 2000 --steps 500 --quiet --device cpu
+  "$GANEVAL" control evaluate "$RUNS/$2-ctrl.pt" --samples 300 --ls-samples 0 --device cpu \
+    --out "$RUNS/$2-eval.csv" > "$RUNS/$2-eval.log"
+}
 
 case "${1:-}" in
 start)
@@ -45,16 +60,34 @@ eval)
   if [ -f "${2:?RUN_DIR or SNAPSHOT}" ]; then
     snap=$2; tag=${3:?TAG}
   else
-    snap=$(ls "$2"/network-snapshot-$(printf '%06.0f' "${3:?KIMG}")*.pt | tail -1); tag=$(basename "$2")-$3
+    snap=$(snapshot "$2" "${3:?KIMG}"); tag=$(basename "$2")-$3
   fi
-  "$GANEVAL" control train "$snap" --out "$RUNS/$tag-ctrl.pt" --samples 2000 --steps 500 --quiet --device cpu
-  "$GANEVAL" control evaluate "$RUNS/$tag-ctrl.pt" --samples 300 --ls-samples 0 --device cpu \
-    --out "$RUNS/$tag-eval.csv" > "$RUNS/$tag-eval.log"
+  judge_one "$snap" "$tag"
   "$GANEVAL" control taus --control $ATTRS --generator "$snap" --tau 0.2,0.6 --samples 400 --device cpu \
     --out "$RUNS/$tag-taus.csv" > /dev/null
   "$GANEVAL" evaluate --ckpt "$RUNS/$tag-ctrl.pt" --metrics fd_synth --samples 2000 --data 'synthfaces:5000?res=64' \
     --device cpu --out "$RUNS/$tag-fd.csv" > "$RUNS/$tag-fd.log"
   ;;
+judge)
+  run=${2:?RUN_DIR}; shift 2
+  for kimg in "${@:?KIMG..}"; do judge_one "$(snapshot "$run" "$kimg")" "$(basename "$run")-$kimg"; done
+  $PY - "$RUNS" "$(basename "$run")" "$@" <<'PY'
+import sys
+import pandas as pd
+runs, name, kimgs = sys.argv[1], sys.argv[2], sys.argv[3:]
+for i, kimg in enumerate(kimgs):
+    d = pd.read_csv(f"{runs}/{name}-{kimg}-eval.csv")
+    d = d[d.metric == "control_accuracy"]
+    judge, train = (d[d.feature_net == n].set_index("attr").value for n in ("synthfaces-judge", "synthfaces-classifiers"))
+    each = judge.drop("ALL")
+    if i == 0:
+        print("kimg | " + " | ".join(f"judge: {a}" for a in each.index)
+              + " | judge mean | judge >= 0.9 | training net mean, >= 0.9")
+    print(f"{kimg} | " + " | ".join(f"{v:.3f}" for v in each) + f" | {judge['ALL']:.3f} | {(each >= 0.9).sum()} | "
+          f"{train['ALL']:.3f}, {(train.drop('ALL') >= 0.9).sum()}")
+PY
+  ;;
 *)
-  echo "usage: $0 start [SNAPSHOT] | arms [NAME..] | eval RUN_DIR KIMG | eval SNAPSHOT TAG" >&2; exit 2 ;;
+  echo "usage: $0 start [SNAPSHOT] | arms [NAME..] | eval RUN_DIR KIMG | eval SNAPSHOT TAG | judge RUN_DIR KIMG.." >&2
+  exit 2 ;;
 esac
