@@ -464,6 +464,41 @@ def test_prob_embedding_and_training_with_it(tmp_path):
     assert saved["control_augment"] == 0.1
 
 
+def test_several_control_nets_average_their_losses(tmp_path):
+    """--control-net A,B: L_c and each attribute's pos / neg terms are the means of A's and B's computed alone
+    ([A, A] is A); a run trains against both, stores them, and is judged by both by default."""
+    from ganeval.control.loss import control_nets, load_embedding, multi_net_contrastive_loss
+    from ganeval.control.metrics import default_judges, training_net
+
+    torch.manual_seed(0)
+    clf_a = AttributeClassifiers(resolution=16, channels=(4, 8), hidden=8)
+    clf_b = AttributeClassifiers(resolution=16, channels=(6, 8), hidden=4)
+    emb_a, emb_b = (load_embedding(c, ["smiling", "eyeglasses"], "cpu") for c in (clf_a, clf_b))
+    slices = offsets([4, 4, 8])
+    z, _ = make_pair_batch(torch.randn(6, 16), slices, 2)
+    img = torch.rand(6, 3, 16, 16)
+    la, ta = contrastive_loss(emb_a(img), z, slices[:2], 0.1, 0.9)
+    lb, tb = contrastive_loss(emb_b(img), z, slices[:2], 0.1, 0.9)
+    assert la > 0 and lb > 0 and not torch.isclose(la, lb)
+    both, terms = multi_net_contrastive_loss([emb_a, emb_b], img, z, slices[:2], 0.1, 0.9)
+    torch.testing.assert_close(both, (la + lb) / 2)
+    for k in range(2):
+        for part in ("pos", "neg"):
+            torch.testing.assert_close(terms[k][part], (ta[k][part] + tb[k][part]) / 2)
+    torch.testing.assert_close(multi_net_contrastive_loss([emb_a, emb_a], img, z, slices[:2], 0.1, 0.9)[0], la)
+    assert control_nets(" a.pt, b.pt ") == ["a.pt", "b.pt"] and control_nets(clf_a) == [clf_a]
+    with pytest.raises(ConfigError, match="control-net"):
+        control_nets(" , ")
+
+    path_a, path_b = save_classifiers(clf_a, tmp_path / "a.pt"), save_classifiers(clf_b, tmp_path / "b.pt")
+    run_dir = train_tiny_control(tmp_path, f"{path_a},{path_b}")
+    stats = [json.loads(line) for line in open(run_dir / "stats.jsonl")]
+    assert stats and all(math.isfinite(r["Loss/control/Lc"]) for r in stats)
+    snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]
+    assert training_net(snap) == str(path_a)   # the first gives the encoders' y^k and the SVM labels
+    assert default_judges(snap) == [str(path_a), str(path_b)]
+
+
 def test_cli_train_dry_run(tmp_path):
     r = CliRunner().invoke(main, ["train", "--arch", "stylegan2", "--data", "synthfaces:100?res=16", "--control",
                                   "Smiling,Eyeglasses", "--control-dims", "8,8,16", "--control-tau", "0.2,0.6",

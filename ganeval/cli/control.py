@@ -105,7 +105,7 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
     import pandas as pd
 
     from ..control.encoders import load_control
-    from ..control.metrics import control_metrics, default_judges, subspace_ppl, subspace_separability, training_net
+    from ..control.metrics import control_metrics, default_judges, subspace_ppl, subspace_separability, training_nets
 
     if out:
         from ..api import table_suffix
@@ -114,9 +114,10 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
     if not 0 < steer_quantile < 1:
         raise ConfigError(f"--steer-quantile must lie in (0, 1), got {steer_quantile}")
     G, enc = load_control(ckpt, device=device or "cpu")
-    trained_on = training_net(G.checkpoint_path)   # read once: it supervises the baseline's SVMs too
+    trained_on = training_nets(G.checkpoint_path)   # read once: the first supervises the baseline's SVMs too
     judges = [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else []
     judges = judges or default_judges(trained_on=trained_on)
+    trained_on = trained_on[0]
     if steer_match is not None and (not baseline or steer_match not in judges):
         raise ConfigError(f"--steer-match {steer_match}: needs --baseline and one of the judges ({', '.join(judges)})")
     dfs = [control_metrics(G, enc, judges, num_samples=samples, seed=seed, device=device)]

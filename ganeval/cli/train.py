@@ -52,7 +52,7 @@ def _comma_list(value: str | None) -> list[str] | None:
 @click.option("--control-distance", default=None, metavar="NAME", help="GAN-Control: l1 | l2 | cosine [cosine].")
 @click.option("--control-net", default=None, metavar="NAME|PATH",
               help="GAN-Control: attribute classifiers giving M_k (a classifier file, or nvidia-celebahq[:DIR] "
-                   "for real faces) [synthfaces-classifiers].")
+                   "for real faces); several, comma-separated, average their losses [synthfaces-classifiers].")
 @click.option("--control-embedding", type=click.Choice(["features", "prob"]), default=None,
               help="GAN-Control: M_k = the classifier's per-attribute features, or prob = its probability "
                    "(1-d; needs --control-distance l1 or l2) [features].")

@@ -80,6 +80,18 @@ def contrastive_loss(embeddings: list[torch.Tensor], z: torch.Tensor, z_slices: 
     return sum(t["loss"] for t in terms), terms
 
 
+def multi_net_contrastive_loss(embeddings: list, img: torch.Tensor, z: torch.Tensor, z_slices: list[slice], tau_pos,
+                               tau_neg, distance="cosine") -> tuple[torch.Tensor, list[dict]]:
+    """L_c under several embedding modules (classifier sets trained apart): the mean of each one's L_c, and per
+    attribute the mean of their pos / neg terms. The mean of the losses, not the loss of the mean distance: each
+    set's thresholds must hold, so cues that move one set's features alone (the generator pleasing the net it is
+    trained against) do not pay."""
+    per_net = [contrastive_loss(e(img), z, z_slices, tau_pos, tau_neg, distance) for e in embeddings]
+    terms = [{part: sum(t[k][part] for _, t in per_net) / len(per_net) for part in ("pos", "neg")}
+             for k in range(len(z_slices))]
+    return sum(lc for lc, _ in per_net) / len(per_net), terms
+
+
 def make_pair_batch(z: torch.Tensor, z_slices: list[slice], num_controls: int,
                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Pairs (z_{2p}, z_{2p+1}) sharing exactly one controlled sub-vector k_p (GAN-Control §3.1).
@@ -141,6 +153,20 @@ class ClassifierEmbedding(torch.nn.Module):
             return [p[:, k:k + 1] for k in self.attr_idx]
         e = self.clf.embed(img)
         return [e[:, k] for k in self.attr_idx]
+
+
+def control_nets(spec) -> list:
+    """--control-net 'a,b' (names or paths), a module, or a list of them -> the list of classifier sets giving M_k."""
+    if isinstance(spec, (list, tuple)):
+        return list(spec)
+    if isinstance(spec, torch.nn.Module):
+        return [spec]
+    nets = [n.strip() for n in str(spec).split(",") if n.strip()]
+    if not nets:
+        from ..errors import ConfigError
+
+        raise ConfigError("--control-net names no classifiers")
+    return nets
 
 
 def load_embedding(net, attrs: list[str], device, kind: str = "features") -> ClassifierEmbedding:
@@ -205,7 +231,8 @@ class ControlGANLoss(GANLoss):
     def __init__(self, G, D, *, embedding, control_weight: float = 1.0, tau_pos=0.1, tau_neg=0.5,
                  distance="cosine", augment: float = 0.0, blur: float = 0.0, **kwargs):
         super().__init__(G, D, **kwargs)
-        self.embedding = embedding
+        # One embedding, or several (classifier sets trained apart; `multi_net_contrastive_loss`).
+        self.embeddings = list(embedding) if isinstance(embedding, (list, tuple)) else [embedding]
         self.augment, self.blur = float(augment), float(blur)
         self.control_weight = control_weight
         self.tau_pos, self.tau_neg, self.distance = tau_pos, tau_neg, distance
@@ -233,8 +260,8 @@ class ControlGANLoss(GANLoss):
             img = gaussian_blur(img, self.blur)
         if self.augment > 0:
             img = augment_for_embedding(img, self.augment)
-        loss_c, terms = contrastive_loss(self.embedding(img), z, G.z_slices[:G.num_controls],
-                                         self.tau_pos, self.tau_neg, self.distance)
+        loss_c, terms = multi_net_contrastive_loss(self.embeddings, img, z, G.z_slices[:G.num_controls],
+                                                   self.tau_pos, self.tau_neg, self.distance)
         self.stats.report("Loss/control/Lc", loss_c)
         for attr, t in zip(G.control_attrs, terms):
             self.stats.report(f"Loss/control/{attr}/pos", t["pos"])

@@ -65,21 +65,29 @@ def _judges(classifiers, device) -> list[tuple[str, torch.nn.Module]]:
     return out
 
 
-def training_net(ckpt_path) -> str:
-    """The classifiers a controlled checkpoint was trained against: its stored --control-net, else the bundled set."""
+def training_nets(ckpt_path) -> list[str]:
+    """The classifier sets a controlled checkpoint was trained against: its stored --control-net (one or more),
+    else the bundled set."""
     from ..train.options import stored_options
+    from .loss import control_nets
 
-    return stored_options(ckpt_path).get("control_net") or "synthfaces-classifiers"
+    return control_nets(stored_options(ckpt_path).get("control_net") or "synthfaces-classifiers")
 
 
-def default_judges(ckpt_path=None, trained_on: str | None = None) -> list[str]:
-    """The training net (given, or read from the checkpoint), plus the bundled independent judge when the
-    training net is the bundled set."""
+def training_net(ckpt_path) -> str:
+    """The first of `training_nets`: it gives the encoders' y^k and the baseline SVMs' labels."""
+    return training_nets(ckpt_path)[0]
+
+
+def default_judges(ckpt_path=None, trained_on: str | list[str] | None = None) -> list[str]:
+    """The training nets (given, or read from the checkpoint), plus the bundled independent judge when the
+    bundled set is among them (and the judge is not)."""
     from ..features.attributes import BUNDLED, pretrained_dir
+    from .loss import control_nets
 
-    trained_on = trained_on or training_net(ckpt_path)
-    judges = [trained_on]
-    if trained_on == "synthfaces-classifiers" and (pretrained_dir() / BUNDLED["synthfaces-judge"]).is_file():
+    judges = [str(n) for n in control_nets(trained_on)] if trained_on else training_nets(ckpt_path)
+    if ("synthfaces-classifiers" in judges and "synthfaces-judge" not in judges
+            and (pretrained_dir() / BUNDLED["synthfaces-judge"]).is_file()):
         judges.append("synthfaces-judge")
     return judges
 

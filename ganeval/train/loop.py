@@ -233,12 +233,12 @@ def train(options: TrainingOptions) -> Path:
     loss_cls, loss_extra = GANLoss, {}
     if options.control:   # GAN-Control (issue 9): GAN loss + λ · factorised contrastive loss
         from ..control.calibrate import resolve_taus
-        from ..control.loss import ControlGANLoss, load_embedding
+        from ..control.loss import ControlGANLoss, control_nets, load_embedding
 
         loss_cls = ControlGANLoss
         taus = resolve_taus(options.control_tau, len(options.control))
-        loss_extra = dict(embedding=load_embedding(options.control_net, options.control, device,
-                                                   kind=options.control_embedding),
+        loss_extra = dict(embedding=[load_embedding(net, options.control, device, kind=options.control_embedding)
+                                     for net in control_nets(options.control_net)],
                           control_weight=options.control_weight, tau_pos=[t[0] for t in taus],
                           tau_neg=[t[1] for t in taus], distance=options.control_distance,
                           augment=options.control_augment, blur=options.control_blur)
