@@ -97,7 +97,12 @@ FINETUNES = {
                  "# the fine-tuning arm tau06 of benchmarks/gan_control_finetune.sh (run with an equivalent script "
                  "for the new_discriminator.py line, RUNS=/tmp/s7/ft), ended after its 75-kimg snapshot; the last line "
                  "continues it exactly from there (G, D, optimiser states, random streams) and stopped at its "
-                 "{kimg:g}-kimg snapshot"),
+                 "{kimg:g}-kimg snapshot",
+        # Why this snapshot (the card's sentence; README, GAN-Control, has the per-snapshot table). The run went on
+        # to 200 kimg; the bundled file's stored command says where the file's weights stop.
+        chosen="Chosen by the independent judge among the last run's snapshots from 100 to 200 kimg (it went on to "
+               "200; `bash benchmarks/gan_control_finetune.sh judge RUN_DIR ..`): the highest judge mean among those "
+               "where it confirms four attributes at >= 90 %"),
 }
 CONTROL_EVAL = "control-eval.csv"   # `ganeval control evaluate` rows for the controlled model, in <runs>
 HALF_TOLERANCE = 1e-3
@@ -516,7 +521,8 @@ def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
         f"G {stats.get('Loss/G/loss', float('nan')):.3f} |",
         f"| synthfaces-FD | {fd_text(res)} |",
         "", "## Training command", "", "```", res["command"], "```", "",
-        f"Stopped by the time box; this file is the G_ema of the snapshot at {res['kimg']:g} kimg"
+        FINETUNES.get(res.get("run"), {}).get("chosen", "Stopped by the time box")
+        + f"; this file is the G_ema of the snapshot at {res['kimg']:g} kimg"
         + (f" ({ft['base_kimg']:g} + the fine-tuning run's {ft['kimg']:g})." if (ft := res.get("finetune")) else "."),
         "fp16 storage is used only if it changes images by at most 1e-3 (max abs, 16 seeds, const noise): "
         f"measured {res['half_diff']:.1e} → {'float16' if res['half'] else 'float32'}.", "",
