@@ -26,7 +26,8 @@ def control_group():
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="Checkpoint to write (a copy of CKPT plus the encoders) [CKPT-control.pt].")
 @click.option("--classifiers", default=None, metavar="NAME|PATH",
-              help="Attribute classifiers giving y^k [the --control-net of training, else synthfaces-classifiers].")
+              help="Attribute classifiers giving y^k [the (first) --control-net of training, else "
+                   "synthfaces-classifiers].")
 @click.option("--samples", type=int, default=2000, show_default=True, help="Generated samples (w^k, y^k).")
 @click.option("--steps", type=int, default=500, show_default=True, help="Adam steps of the encoder fit.")
 @click.option("--hidden", type=int, default=64, show_default=True, help="Hidden width of each encoder MLP.")
