@@ -464,7 +464,7 @@ def test_prob_embedding_and_training_with_it(tmp_path):
     assert saved["control_augment"] == 0.1
 
 
-def test_several_control_nets_average_their_losses(tmp_path):
+def test_several_control_nets_average_their_losses(tmp_path, monkeypatch):
     """--control-net A,B: L_c and each attribute's pos / neg terms are the means of A's and B's computed alone
     ([A, A] is A); a run trains against both, stores them, and is judged by both by default."""
     from ganeval.control.loss import control_nets, load_embedding, multi_net_contrastive_loss
@@ -490,8 +490,18 @@ def test_several_control_nets_average_their_losses(tmp_path):
     with pytest.raises(ConfigError, match="control-net"):
         control_nets(" , ")
 
+    import ganeval.control.loss as control_loss
+
+    seen = []   # the training step's embedding sets: both files, in --control-net order
+
+    def spy(embeddings, *args):
+        seen.append([e.clf.source for e in embeddings])
+        return multi_net_contrastive_loss(embeddings, *args)
+
+    monkeypatch.setattr(control_loss, "multi_net_contrastive_loss", spy)
     path_a, path_b = save_classifiers(clf_a, tmp_path / "a.pt"), save_classifiers(clf_b, tmp_path / "b.pt")
     run_dir = train_tiny_control(tmp_path, f"{path_a},{path_b}")
+    assert seen and all(s == [str(path_a), str(path_b)] for s in seen)
     stats = [json.loads(line) for line in open(run_dir / "stats.jsonl")]
     assert stats and all(math.isfinite(r["Loss/control/Lc"]) for r in stats)
     snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]

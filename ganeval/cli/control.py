@@ -115,10 +115,10 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
     if not 0 < steer_quantile < 1:
         raise ConfigError(f"--steer-quantile must lie in (0, 1), got {steer_quantile}")
     G, enc = load_control(ckpt, device=device or "cpu")
-    trained_on = training_nets(G.checkpoint_path)   # read once: the first supervises the baseline's SVMs too
+    nets = training_nets(G.checkpoint_path)   # read once
+    trained_on = nets[0]   # it supervises the baseline's SVMs too
     judges = [c.strip() for c in classifiers.split(",") if c.strip()] if classifiers else []
-    judges = judges or default_judges(trained_on=trained_on)
-    trained_on = trained_on[0]
+    judges = judges or default_judges(trained_on=nets)
     if steer_match is not None and (not baseline or steer_match not in judges):
         raise ConfigError(f"--steer-match {steer_match}: needs --baseline and one of the judges ({', '.join(judges)})")
     dfs = [control_metrics(G, enc, judges, num_samples=samples, seed=seed, device=device)]

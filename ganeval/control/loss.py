@@ -228,11 +228,10 @@ class ControlGANLoss(GANLoss):
     style mixing); the Gmain pass runs without style mixing so that the pairs keep their shared w^k.
     """
 
-    def __init__(self, G, D, *, embedding, control_weight: float = 1.0, tau_pos=0.1, tau_neg=0.5,
+    def __init__(self, G, D, *, embeddings, control_weight: float = 1.0, tau_pos=0.1, tau_neg=0.5,
                  distance="cosine", augment: float = 0.0, blur: float = 0.0, **kwargs):
         super().__init__(G, D, **kwargs)
-        # One embedding, or several (classifier sets trained apart; `multi_net_contrastive_loss`).
-        self.embeddings = list(embedding) if isinstance(embedding, (list, tuple)) else [embedding]
+        self.embeddings = list(embeddings)   # one per classifier set in --control-net (`multi_net_contrastive_loss`)
         self.augment, self.blur = float(augment), float(blur)
         self.control_weight = control_weight
         self.tau_pos, self.tau_neg, self.distance = tau_pos, tau_neg, distance

@@ -237,8 +237,8 @@ def train(options: TrainingOptions) -> Path:
 
         loss_cls = ControlGANLoss
         taus = resolve_taus(options.control_tau, len(options.control))
-        loss_extra = dict(embedding=[load_embedding(net, options.control, device, kind=options.control_embedding)
-                                     for net in control_nets(options.control_net)],
+        loss_extra = dict(embeddings=[load_embedding(net, options.control, device, kind=options.control_embedding)
+                                      for net in control_nets(options.control_net)],
                           control_weight=options.control_weight, tau_pos=[t[0] for t in taus],
                           tau_neg=[t[1] for t in taus], distance=options.control_distance,
                           augment=options.control_augment, blur=options.control_blur)
