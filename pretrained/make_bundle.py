@@ -6,6 +6,10 @@ study in one session, the GAN-Control pair in a later one):
     python pretrained/make_bundle.py --kimg 380 --only stylegan-map0,stylegan-map1,stylegan-map2,stylegan-map8,pggan
     python pretrained/make_bundle.py --kimg 240 --only stylegan2,stylegan2-control-w2 \
         --rename stylegan2-control-w2=stylegan2-control
+    # then the controlled model again, from its CPU fine-tuning (FINETUNES; the last stage's run directory
+    # copied into <runs> as NNNNN-stylegan2-control-ft):
+    python pretrained/make_bundle.py --kimg 230.016 --only stylegan2-control-ft \
+        --rename stylegan2-control-ft=stylegan2-control
     ganeval control evaluate synthfaces-stylegan2-control --baseline synthfaces-stylegan2 --samples 500 \
         --ls-samples 0 --steer-match synthfaces-judge --out /tmp/gpu_runs/control-eval.csv
     python pretrained/make_bundle.py --cards-only          # cards (with the control table) + README.md
@@ -87,22 +91,36 @@ FINETUNES = {
         base="stylegan2-control-w2", base_kimg=240.0, new_d_kimg=6, new_d_s=190,
         hardware="then a 2-core CPU: a new discriminator trained 6 kimg against the frozen 240-kimg G_ema (two "
                  "threads), then generator and discriminator trained on (one thread to 75 kimg, sharing the CPU with "
-                 "other fine-tuning arms and evaluations most of the time; then two threads, mostly alone)",
+                 "other fine-tuning arms and evaluations most of the time; then two threads, mostly alone), from 170 "
+                 "kimg on against two classifier sets (two threads, sharing the CPU with the judge's evaluations)",
         commands="OMP_NUM_THREADS=2 python benchmarks/new_discriminator.py "
                  "/tmp/gpu_runs/00009-stylegan2-control-w2/network-snapshot-000240.000.pt /tmp/s7/ft/w2-warmD.pt 6\n"
                  "OMP_NUM_THREADS=1 ganeval train --resume /tmp/s7/ft/w2-warmD.pt {args} "
                  "--control-tau 0.2,0.6 --tick 2 --snap 5 --name tau06\n"
                  "OMP_NUM_THREADS=2 ganeval train --resume /tmp/s7/ft/00001-tau06 --workers 1 --device cpu "
                  "--out /tmp/s7/ft --name tau06-cont2\n"
+                 "OMP_NUM_THREADS=2 ganeval train --resume /tmp/s7/ft/00005-tau06-cont2/network-snapshot-000170.048.pt "
+                 "--control-net synthfaces-classifiers,synthfaces-classifiers-b --workers 1 --device cpu "
+                 "--out /tmp/s9/ft --tick 2 --snap 5 --name ens\n"
+                 "OMP_NUM_THREADS=2 ganeval train --resume /tmp/s9/ft/00000-ens --workers 1 --device cpu "
+                 "--out /tmp/s9/ft --name ens-cont\n"
+                 "OMP_NUM_THREADS=2 ganeval train --resume /tmp/s9/ft/00001-ens-cont --workers 1 --device cpu "
+                 "--out /tmp/s9/ft --name ens-cont2\n"
                  "# the fine-tuning arm tau06 of benchmarks/gan_control_finetune.sh (run with an equivalent script "
-                 "for the new_discriminator.py line, RUNS=/tmp/s7/ft), ended after its 75-kimg snapshot; the last line "
-                 "continues it exactly from there (G, D, optimiser states, random streams) and stopped at its "
-                 "{kimg:g}-kimg snapshot",
-        # Why this snapshot (the card's sentence; README, GAN-Control, has the per-snapshot table). The run went on
-        # to 200 kimg; the bundled file's stored command says where the file's weights stop.
-        chosen="Chosen by the independent judge among the last run's snapshots from 100 to 200 kimg (it went on to "
-               "200; `bash benchmarks/gan_control_finetune.sh judge RUN_DIR ..`): the highest judge mean among those "
-               "where it confirms four attributes at >= 90 %"),
+                 "for the new_discriminator.py line, RUNS=/tmp/s7/ft), ended after its 75-kimg snapshot; tau06-cont2 "
+                 "continues it exactly from there (G, D, optimiser states, random streams); ens goes on from "
+                 "tau06-cont2's 170-kimg snapshot with the mean contrastive loss of two classifier sets (the second, "
+                 "pretrained/synthfaces-classifiers-b.pt, was given by the path of the byte-identical file before it "
+                 "was bundled); ens-cont and ens-cont2 continue it exactly (each stopped at a session's end); the "
+                 "last stopped at its {kimg:g}-kimg snapshot",
+        options="with the same options, from the fine-tuning's 170th kimg on against two classifier sets at once "
+                "(the bundled `synthfaces-classifiers` and `synthfaces-classifiers-b`: the mean of their contrastive "
+                "losses)",
+        # Why this snapshot (the card's sentence; README, GAN-Control, has the per-snapshot table). The stored
+        # command says where the file's weights stop.
+        chosen="Chosen by the independent judge among the two-set stage's snapshots from 180 to 230 kimg (every 5 "
+               "kimg; `bash benchmarks/gan_control_finetune.sh judge RUN_DIR ..`, 300 samples): the first, and the "
+               "only, where it confirms all seven attributes at >= 90 %; training was stopped there"),
 }
 CONTROL_EVAL = "control-eval.csv"   # `ganeval control evaluate` rows for the controlled model, in <runs>
 HALF_TOLERANCE = 1e-3
@@ -116,6 +134,15 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def bundled_net_names(spec: str) -> str:
+    """--control-net 'a,b' with each file that is byte-identical to a bundled classifier set replaced by that set's
+    name: a run trained against a set before it was bundled then names classifiers every checkout has."""
+    from ganeval.features.attributes import BUNDLED
+
+    by_sha = {sha256(PRETRAINED_DIR / f): name for name, f in BUNDLED.items() if (PRETRAINED_DIR / f).is_file()}
+    return ",".join(by_sha.get(sha256(Path(n)), n) if Path(n).is_file() else n for n in spec.split(","))
 
 
 def wall_time(run: Path, snap: Path) -> float:
@@ -292,6 +319,8 @@ def main():
         G = ckpt.G_ema.eval()
         stats = stats_at(run, kimg)
         options = json.loads((run / "training_options.json").read_text())
+        if options.get("control_net"):
+            options["control_net"] = bundled_net_names(options["control_net"])
         params = sum(p.numel() for p in G.parameters())
         wall = wall_time(run, snap)
         total_kimg, hardware, command, finetune = kimg, HARDWARE[group_of(run_name)], None, None
@@ -484,9 +513,10 @@ def finetune_text(res: dict) -> str:
     ft = res.get("finetune")
     if not ft:
         return ""
+    how = FINETUNES.get(res.get("run"), {}).get("options", "with the same options")
     return (f" Unlike its twin, it was then trained on: from the G_ema of its {ft['base_kimg']:g}-kimg snapshot, "
-            f"with a new discriminator (the GPU run kept no D), {ft['kimg']:g} kimg more on the CPU with the same "
-            "options (see the training command).")
+            f"with a new discriminator (the GPU run kept no D), {ft['kimg']:g} kimg more on the CPU {how} (see the "
+            "training command).")
 
 
 def where_text(res: dict) -> str:
@@ -573,7 +603,8 @@ def write_readme(out: Path, results: dict, args) -> None:
         "pair), 240 kimg for the GAN-Control pair (25 min, beside a λ = 1 variant; the controlled model is about",
         "1.5x slower per kimg than its twin)." + "".join(
             f" The controlled model was then trained on for {ft['kimg']:g} kimg on the CPU (a new discriminator, "
-            f"the GPU run kept none): {r['kimg']:g} kimg in all."
+            f"the GPU run kept none), {FINETUNES.get(r.get('run'), {}).get('options', 'with the same options')}: "
+            f"{r['kimg']:g} kimg in all."
             for r in results.values() if (ft := r.get("finetune"))),
         "The study models and the uncontrolled StyleGAN2 draw recognisable",
         "cartoon faces with some distorted features; the controlled model's faces are speckled (see the cards). Load",
@@ -599,8 +630,9 @@ def write_readme(out: Path, results: dict, args) -> None:
                      f"{res['params']:,} | {fd} | {mad} | {proj} | [card]({m}.md) | [grid]({m}.png) |")
     lines += ["", "`synthfaces-classifiers.pt`: the 40 bundled attribute classifiers (features for synth-fd, "
               "synth-lpips and separability; [card](synthfaces-classifiers.md)); `synthfaces-judge.pt`: a second, "
-              "independent set that judges the GAN-Control model, which was trained against the first "
-              "([card](synthfaces-judge.md)).", "",
+              "independent set that judges the GAN-Control model ([card](synthfaces-judge.md)); "
+              "`synthfaces-classifiers-b.pt`: a third set, which the GAN-Control model was trained against beside "
+              "the first and the judge never was ([card](synthfaces-classifiers-b.md)).", "",
               "`make_bundle.py` rebuilds the files, cards and this table from the training runs.", ""]
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
 

@@ -126,10 +126,10 @@ def test_bundled_factories():
         assert lp.distance(img.float() / 127.5 - 1, img.flip(-1).float() / 127.5 - 1).shape == (2,)
 
 
-@pytest.mark.parametrize("name", ["synthfaces-classifiers", "synthfaces-judge"])
+@pytest.mark.parametrize("name", ["synthfaces-classifiers", "synthfaces-judge", "synthfaces-classifiers-b"])
 def test_bundled_sets_match_their_cards(name):
-    """Both bundled sets are there, their sha256 is the card's, and the judge is a different network (other
-    widths, other training faces and seed) from the set GAN-Control generators are trained against."""
+    """The bundled sets are there, their sha256 is the card's, and the judge is a different network (other
+    widths, other training faces and seed) from the sets GAN-Control generators are trained against."""
     import hashlib
     import re
 
@@ -142,11 +142,12 @@ def test_bundled_sets_match_their_cards(name):
     if name == "synthfaces-judge":
         train = load_classifiers("synthfaces-classifiers")
         assert (model.channels, model.hidden) != (train.channels, train.hidden)
-        assert model.meta["train_data"] != train.meta["train_data"] and model.meta["seed"] != train.meta["seed"]
+        for train in (load_classifiers("synthfaces-classifiers"), load_classifiers("synthfaces-classifiers-b")):
+            assert model.meta["train_data"] != train.meta["train_data"] and model.meta["seed"] != train.meta["seed"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["synthfaces-classifiers", "synthfaces-judge"])
+@pytest.mark.parametrize("name", ["synthfaces-classifiers", "synthfaces-judge", "synthfaces-classifiers-b"])
 def test_bundled_classifiers_accuracy_on_held_out_faces(name):
     """The model cards' claim: >= 97 % mean balanced accuracy on unseen faces, no attribute < 90 %."""
     model = load_classifiers(name)

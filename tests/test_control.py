@@ -507,6 +507,14 @@ def test_several_control_nets_average_their_losses(tmp_path, monkeypatch):
     snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]
     assert training_net(snap) == str(path_a)   # the first gives the encoders' y^k and the SVM labels
     assert default_judges(snap) == [str(path_a), str(path_b)]
+    # A bundled file keeps G_ema alone and the run's options as JSON in its meta (pretrained/make_bundle.py):
+    # it still says which sets it was trained against.
+    from ganeval.train.options import stored_options
+
+    options = (run_dir / "training_options.json").read_text()
+    bundled = tmp_path / "bundled.pt"
+    save_checkpoint(bundled, G_ema=load_checkpoint(snap).G_ema, meta={"training_options": options})
+    assert stored_options(bundled) == {} and default_judges(bundled) == [str(path_a), str(path_b)]
 
 
 def test_cli_train_dry_run(tmp_path):

@@ -194,10 +194,10 @@ def taus_cmd(attrs, control_net, control_embedding, control_distance, data, samp
     attrs = canonical_attrs(attrs)
     if ckpt and not tau:   # floors at the thresholds the model was trained with, when it says which
         from ..checkpoints import resolve_path
-        from ..train.options import stored_options
+        from ..train.options import recorded_options
 
         resolve_path(ckpt)   # a missing file is named as such, not as missing thresholds
-        stored = stored_options(ckpt)
+        stored = recorded_options(ckpt)
         if stored.get("control_tau") and list(stored.get("control") or []) == attrs:
             tau = ",".join(str(t) for t in stored["control_tau"])
         else:

@@ -66,12 +66,12 @@ def _judges(classifiers, device) -> list[tuple[str, torch.nn.Module]]:
 
 
 def training_nets(ckpt_path) -> list[str]:
-    """The classifier sets a controlled checkpoint was trained against: its stored --control-net (one or more),
+    """The classifier sets a controlled checkpoint was trained against: its recorded --control-net (one or more),
     else the bundled set."""
-    from ..train.options import stored_options
+    from ..train.options import recorded_options
     from .loss import control_nets
 
-    return control_nets(stored_options(ckpt_path).get("control_net") or "synthfaces-classifiers")
+    return control_nets(recorded_options(ckpt_path).get("control_net") or "synthfaces-classifiers")
 
 
 def training_net(ckpt_path) -> str:

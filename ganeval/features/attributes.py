@@ -41,8 +41,10 @@ from ..utils import atomic_write, resolve_device
 
 FORMAT = "ganeval/attribute-classifiers/1"
 # synthfaces-judge: a second, independent set (other faces, other initialisation, wider networks) that judges
-# GAN-Control generators trained against synthfaces-classifiers' embeddings.
-BUNDLED = {"synthfaces-classifiers": "synthfaces-classifiers.pt", "synthfaces-judge": "synthfaces-judge.pt"}
+# GAN-Control generators trained against synthfaces-classifiers' embeddings. synthfaces-classifiers-b: a second
+# training set (other faces and seed again) for two-set GAN-Control training; the judge has seen neither.
+BUNDLED = {"synthfaces-classifiers": "synthfaces-classifiers.pt", "synthfaces-judge": "synthfaces-judge.pt",
+           "synthfaces-classifiers-b": "synthfaces-classifiers-b.pt"}
 
 
 def pretrained_dir() -> Path:

@@ -194,6 +194,25 @@ def stored_options(checkpoint: str | os.PathLike) -> dict:
     return dict(state.get("options") or {}) if isinstance(state, dict) else {}
 
 
+def recorded_options(checkpoint: str | os.PathLike) -> dict:
+    """`stored_options`, else the run's options a bundled file records as JSON in its meta (pretrained/make_bundle
+    keeps G_ema only, no training state); {} when neither is there. For reading what a model was trained with
+    (its --control-net, thresholds), not for resuming."""
+    from ..checkpoints import resolve_path, torch_load_safely
+
+    try:
+        obj = torch_load_safely(resolve_path(checkpoint))
+    except CheckpointError:
+        return {}
+    if not isinstance(obj, dict):
+        return {}
+    state, meta = obj.get("training_state"), obj.get("meta")
+    if isinstance(state, dict) and state.get("options"):
+        return dict(state["options"])
+    text = meta.get("training_options") if isinstance(meta, dict) else None
+    return dict(json.loads(text)) if isinstance(text, str) else {}
+
+
 def run_snapshots(run_dir: str | os.PathLike) -> dict[float, Path]:
     """{kimg: path} of a run directory's network-snapshot-<kimg>.pt files."""
     out = {}
