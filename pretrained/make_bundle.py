@@ -118,9 +118,10 @@ FINETUNES = {
                 "losses)",
         # Why this snapshot (the card's sentence; README, GAN-Control, has the per-snapshot table). The stored
         # command says where the file's weights stop.
-        chosen="Chosen by the independent judge among the two-set stage's snapshots from 180 to 230 kimg (every 5 "
-               "kimg; `bash benchmarks/gan_control_finetune.sh judge RUN_DIR ..`, 300 samples): the first, and the "
-               "only, where it confirms all seven attributes at >= 90 %; training was stopped there"),
+        chosen="Chosen by the independent judge among the two-set stage's snapshots (every 5 kimg from 180 on; "
+               "`bash benchmarks/gan_control_finetune.sh judge RUN_DIR ..`, 300 samples): the first where it "
+               "confirms all seven attributes at >= 90 % (the run went on afterwards as a check; README, "
+               "GAN-Control)"),
 }
 CONTROL_EVAL = "control-eval.csv"   # `ganeval control evaluate` rows for the controlled model, in <runs>
 HALF_TOLERANCE = 1e-3
