@@ -510,11 +510,16 @@ def control_lines(res: dict, runs: Path) -> list[str]:
     return lines
 
 
+def finetune_how(run) -> str:
+    """How a fine-tuning run's options relate to its base run's (FINETUNES `options`)."""
+    return FINETUNES.get(run, {}).get("options", "with the same options")
+
+
 def finetune_text(res: dict) -> str:
     ft = res.get("finetune")
     if not ft:
         return ""
-    how = FINETUNES.get(res.get("run"), {}).get("options", "with the same options")
+    how = finetune_how(res.get("run"))
     return (f" Unlike its twin, it was then trained on: from the G_ema of its {ft['base_kimg']:g}-kimg snapshot, "
             f"with a new discriminator (the GPU run kept no D), {ft['kimg']:g} kimg more on the CPU {how} (see the "
             "training command).")
@@ -604,7 +609,7 @@ def write_readme(out: Path, results: dict, args) -> None:
         "pair), 240 kimg for the GAN-Control pair (25 min, beside a λ = 1 variant; the controlled model is about",
         "1.5x slower per kimg than its twin)." + "".join(
             f" The controlled model was then trained on for {ft['kimg']:g} kimg on the CPU (a new discriminator, "
-            f"the GPU run kept none), {FINETUNES.get(r.get('run'), {}).get('options', 'with the same options')}: "
+            f"the GPU run kept none), {finetune_how(r.get('run'))}: "
             f"{r['kimg']:g} kimg in all."
             for r in results.values() if (ft := r.get("finetune"))),
         "The study models and the uncontrolled StyleGAN2 draw recognisable",

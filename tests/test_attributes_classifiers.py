@@ -8,6 +8,7 @@ from ganeval.attributes import NVIDIA_ATTRS
 from ganeval.data import open_dataset, synthfaces
 from ganeval.errors import ConfigError, DataError, WeightsNotFoundError
 from ganeval.features.attributes import (
+    BUNDLED,
     AttributeClassifiers,
     evaluate_classifiers,
     load_classifiers,
@@ -126,7 +127,7 @@ def test_bundled_factories():
         assert lp.distance(img.float() / 127.5 - 1, img.flip(-1).float() / 127.5 - 1).shape == (2,)
 
 
-@pytest.mark.parametrize("name", ["synthfaces-classifiers", "synthfaces-judge", "synthfaces-classifiers-b"])
+@pytest.mark.parametrize("name", list(BUNDLED))
 def test_bundled_sets_match_their_cards(name):
     """The bundled sets are there, their sha256 is the card's, each was trained on other faces with another seed,
     and the judge is wider than the set GAN-Control generators were first trained against."""
@@ -139,8 +140,7 @@ def test_bundled_sets_match_their_cards(name):
     assert m and hashlib.sha256(path.read_bytes()).hexdigest() == m.group(1)
     model = load_classifiers(name)
     assert list(model.attr_names) == list(NVIDIA_ATTRS) and model.resolution == 64
-    for other in {"synthfaces-classifiers", "synthfaces-judge", "synthfaces-classifiers-b"} - {name}:
-        other = load_classifiers(other)
+    for other in (load_classifiers(n) for n in BUNDLED if n != name):
         assert model.meta["train_data"] != other.meta["train_data"] and model.meta["seed"] != other.meta["seed"]
     if name == "synthfaces-judge":
         train = load_classifiers("synthfaces-classifiers")
@@ -148,7 +148,7 @@ def test_bundled_sets_match_their_cards(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["synthfaces-classifiers", "synthfaces-judge", "synthfaces-classifiers-b"])
+@pytest.mark.parametrize("name", list(BUNDLED))
 def test_bundled_classifiers_accuracy_on_held_out_faces(name):
     """The model cards' claim: >= 97 % mean balanced accuracy on unseen faces, no attribute < 90 %."""
     model = load_classifiers(name)

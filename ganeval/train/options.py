@@ -182,35 +182,36 @@ def parse_resolution_dict(text: str | None, what: str) -> dict | None:
     return _int_dict(out, what)
 
 
-def stored_options(checkpoint: str | os.PathLike) -> dict:
-    """The training options a checkpoint was written with ({} for checkpoints from elsewhere)."""
+def _native_checkpoint(checkpoint: str | os.PathLike) -> dict:
+    """The saved dict of a native checkpoint; {} for checkpoints from elsewhere (e.g. an NVlabs pickle: its
+    loader reports problems later)."""
     from ..checkpoints import resolve_path, torch_load_safely
 
     try:
         obj = torch_load_safely(resolve_path(checkpoint))
     except CheckpointError:
-        return {}   # not a native checkpoint (e.g. an NVlabs pickle): its loader reports problems later
-    state = obj.get("training_state") if isinstance(obj, dict) else None
+        return {}
+    return obj if isinstance(obj, dict) else {}
+
+
+def _state_options(obj: dict) -> dict:
+    state = obj.get("training_state")
     return dict(state.get("options") or {}) if isinstance(state, dict) else {}
+
+
+def stored_options(checkpoint: str | os.PathLike) -> dict:
+    """The training options a checkpoint was written with ({} for checkpoints from elsewhere)."""
+    return _state_options(_native_checkpoint(checkpoint))
 
 
 def recorded_options(checkpoint: str | os.PathLike) -> dict:
     """`stored_options`, else the run's options a bundled file records as JSON in its meta (pretrained/make_bundle
     keeps G_ema only, no training state); {} when neither is there. For reading what a model was trained with
     (its --control-net, thresholds), not for resuming."""
-    from ..checkpoints import resolve_path, torch_load_safely
-
-    try:
-        obj = torch_load_safely(resolve_path(checkpoint))
-    except CheckpointError:
-        return {}
-    if not isinstance(obj, dict):
-        return {}
-    state, meta = obj.get("training_state"), obj.get("meta")
-    if isinstance(state, dict) and state.get("options"):
-        return dict(state["options"])
+    obj = _native_checkpoint(checkpoint)
+    meta = obj.get("meta")
     text = meta.get("training_options") if isinstance(meta, dict) else None
-    return dict(json.loads(text)) if isinstance(text, str) else {}
+    return _state_options(obj) or (dict(json.loads(text)) if isinstance(text, str) else {})
 
 
 def run_snapshots(run_dir: str | os.PathLike) -> dict[float, Path]:
