@@ -1,22 +1,42 @@
 """ganeval: the StyleGAN family (PGGAN, StyleGAN, StyleGAN2, GAN-Control) and the metrics of its papers.
 
-Public API (re-exports only):
+Public API (re-exports; each is imported on first use, so `import ganeval` stays light):
 
     build_generator, build_discriminator      the generator core (ganeval.models)
     load_generator, load_checkpoint,          any supported checkpoint format, bundled models by name
     save_checkpoint, detect                   (ganeval.checkpoints)
-    evaluate, list_presets                    named metric presets -> one tidy DataFrame (ganeval.api)
-    write_table, read_table                   .csv / .parquet / .json(l) result tables
+    evaluate, list_presets, RunOptions        named metric presets -> one tidy DataFrame (ganeval.metrics)
+    write_table, read_table                   .csv / .parquet / .json(l) result tables (ganeval.metrics.tables)
+
+The package layers and what each may import are in .importlinter; nothing inside ganeval imports
+this module.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from .api import evaluate, read_table, write_table  # noqa: E402
-from .checkpoints import Checkpoint, detect, load_checkpoint, load_generator, save_checkpoint  # noqa: E402
-from .metrics.registry import list_presets  # noqa: E402
-from .models import Generator, build_discriminator, build_generator  # noqa: E402
+import importlib
 
-__all__ = [
-    "Checkpoint", "Generator", "__version__", "build_discriminator", "build_generator", "detect", "evaluate",
-    "list_presets", "load_checkpoint", "load_generator", "read_table", "save_checkpoint", "write_table",
-]
+from ._version import __version__
+
+_EXPORTS = {
+    "Generator": "ganeval.models", "build_generator": "ganeval.models", "build_discriminator": "ganeval.models",
+    "Checkpoint": "ganeval.checkpoints", "detect": "ganeval.checkpoints", "load_checkpoint": "ganeval.checkpoints",
+    "load_generator": "ganeval.checkpoints", "save_checkpoint": "ganeval.checkpoints",
+    "RunOptions": "ganeval.metrics", "evaluate": "ganeval.metrics", "list_presets": "ganeval.metrics",
+    "read_table": "ganeval.metrics", "write_table": "ganeval.metrics",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str):
+    # PEP 562: the first `ganeval.evaluate` imports the metrics (torch, pandas), not `import ganeval`.
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ganeval' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import datetime
 import os
+import pickle
 import socket
 from collections.abc import Callable, Iterable, Sequence
 
 import torch
 import torch.distributed as tdist
+import torch.multiprocessing as mp
 
 _created_group = False  # whether init() created the process group (so shutdown() may destroy it)
 
@@ -229,8 +231,6 @@ def spawn(fn: Callable, nprocs: int, args: tuple = ()) -> None:
 
     `fn` must be importable (module level) and call `init()` itself. Raises if any process fails.
     """
-    import torch.multiprocessing as mp
-
     mp.spawn(_spawn_entry, args=(fn, nprocs, free_port(), args), nprocs=nprocs, join=True)
 
 
@@ -255,8 +255,6 @@ class _Failure:
     """An exception travelling to the other ranks (as itself if it survives pickling)."""
 
     def __init__(self, error: BaseException):
-        import pickle
-
         try:
             pickle.loads(pickle.dumps(error))
             self.error = error

@@ -22,6 +22,12 @@ def from_uint8(img: torch.Tensor) -> torch.Tensor:
     return img.float() / 127.5 - 1
 
 
+def to_rgb(img: torch.Tensor) -> torch.Tensor:
+    """NCHW with one channel -> three equal channels (as NVIDIA's metrics feed grayscale to RGB networks);
+    any other channel count unchanged."""
+    return img.repeat(1, 3, 1, 1) if img.shape[1] == 1 else img
+
+
 def box_downsample(img: torch.Tensor, size: int) -> torch.Tensor:
     """Average-pool an NCHW batch down to `size` by an integer factor (NVIDIA's reshape-mean box filter)."""
     h = img.shape[-1]

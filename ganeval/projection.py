@@ -26,9 +26,12 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
+from tqdm.auto import tqdm
 
 from .errors import ConfigError, DataError
-from .images import to_uint8
+from .features.registry import resolve_distance
+from .images import make_grid, save_png, to_uint8
+from .utils import atomic_write
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 MAX_DISTANCE_RESOLUTION = 256
@@ -146,8 +149,6 @@ def project(G, targets: torch.Tensor, steps: int = 1000, space: str = "w", dista
             num_snapshots: int = 6, names: list[str] | None = None, resize: list[str] | None = None,
             progress: bool | None = None) -> ProjectionResult:
     """Project uint8 targets [N, C, H, W] (at G's resolution) into W or W+; one optimisation per image."""
-    from .metrics.ppl import resolve_distance
-
     if space not in ("w", "w+"):
         raise ConfigError(f"projection space must be 'w' or 'w+', got '{space}'")
     if steps < 1:
@@ -165,8 +166,6 @@ def project(G, targets: torch.Tensor, steps: int = 1000, space: str = "w", dista
     noise_maps = [buf for _, buf in G.noise_buffers()]
     snap_steps = sorted({int(round(s)) for s in np.linspace(0, steps, num_snapshots)}) if num_snapshots else []
     names = names or [f"image{i:04d}" for i in range(len(targets))]
-
-    from tqdm.auto import tqdm
 
     all_ws, images, rows, fitted_noise, snapshots = [], [], [], [], []
     for i, target in enumerate(targets):
@@ -237,9 +236,6 @@ def project_files(G, target: str | Path, out: str | Path, **options) -> Projecti
     out/<name>-progress.png    the reconstruction at a few steps (a video-free progress strip)
     out/results.csv            per image: distance, PSNR, steps, time, resize filter
     """
-    from .images import make_grid, save_png
-    from .utils import atomic_write
-
     files = find_targets(target)
     loaded = [load_target_image(f, G.img_resolution, G.img_channels) for f in files]
     targets = torch.stack([t for t, _ in loaded])
@@ -263,8 +259,6 @@ def interpolation_path_length(G, w0: torch.Tensor, w1: torch.Tensor, distance="l
                               epsilon: float = 1e-4) -> torch.Tensor:
     """PPL-style distances d(g(lerp(w0, w1, t)), g(lerp(w0, w1, t + ε))) / ε² at t = 0, 1/n, ... (n = num_steps)
     along the W path between two projected images (ws [num_ws, w_dim] each); uses G's const noise."""
-    from .metrics.ppl import resolve_distance
-
     device = next(G.parameters()).device
     dist_fn, _ = resolve_distance(distance, device)
     t = torch.arange(num_steps, device=device, dtype=torch.float32)[:, None, None] / num_steps

@@ -1,10 +1,48 @@
-"""Helpers shared by the foreign-format loaders."""
+"""What every checkpoint format shares: the Checkpoint record, the format registry, loading helpers."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
 from ..errors import CheckpointError
+
+
+@dataclass
+class Checkpoint:
+    G: torch.nn.Module | None
+    G_ema: torch.nn.Module | None
+    D: torch.nn.Module | None
+    arch: str
+    config: dict
+    meta: dict = field(default_factory=dict)
+    format: str = "ganeval"
+    path: str = ""
+    training_state: dict | None = None
+    D_config: dict | None = None
+
+    @property
+    def generator(self):
+        """The network to evaluate: G_ema when present (as the papers report), else G."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    sniff: Callable[[Path, object], bool]   # (path, torch-loaded object or None) -> bool
+    load: Callable[..., Checkpoint]         # (path, obj, device) -> Checkpoint
+
+
+# Tried in order; the native format registers itself first (native.py), the foreign ones after it.
+FORMATS: list[Format] = []
+
+
+def register_format(fmt: Format, first: bool = False) -> None:
+    FORMATS.insert(0, fmt) if first else FORMATS.append(fmt)
 
 W_AVG_SAMPLES = 10_000
 

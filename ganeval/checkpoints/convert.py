@@ -1,6 +1,6 @@
 """Export: any loadable checkpoint -> ganeval's native format or rosinality's .pt, keeping G, G_ema, D and w_avg.
 
-Exporters elsewhere keep only g_ema (users' complaint, specs/checkpoints.md B1 item 27); here every
+Exporters elsewhere keep only g_ema (rosinality's convert_weight.py writes g_ema alone); here every
 network the source file holds is written, and the W average travels with the generator (native:
 the `mapping.w_avg` buffer; rosinality: `latent_avg`, taken from G_ema as convert_weight.py does).
 """
@@ -14,6 +14,9 @@ import torch
 
 from ..errors import CheckpointError, ConfigError
 from ..utils import atomic_write
+from .load import load_checkpoint
+from .native import save_checkpoint
+from .rosinality import discriminator_to_rosinality, generator_to_rosinality
 
 TARGETS = ("native", "rosinality")
 
@@ -24,8 +27,6 @@ def save_rosinality(path: str | os.PathLike, G=None, G_ema=None, D=None) -> list
     rosinality's generate.py / projector.py read `g_ema` (and `latent_avg` for truncation); train.py
     resumes from g, d, g_ema but also wants optimizer states, which are not written.
     """
-    from .rosinality import discriminator_to_rosinality, generator_to_rosinality
-
     if G is None and G_ema is None:
         raise CheckpointError("nothing to export: the checkpoint has no generator")
     data = {}
@@ -47,8 +48,6 @@ def convert_checkpoint(src: str | os.PathLike, dst: str | os.PathLike, to: str =
 
     Returns a summary dict: source format, target, networks written.
     """
-    from . import load_checkpoint, save_checkpoint
-
     if to not in TARGETS:
         raise ConfigError(f"unknown target format '{to}' (choose from {', '.join(TARGETS)})")
     if Path(src).resolve() == Path(dst).resolve():

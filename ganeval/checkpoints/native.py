@@ -16,10 +16,11 @@ import os
 
 import torch
 
-from .. import __version__
+from .._version import __version__
 from ..errors import CheckpointError
 from ..models import build_discriminator, build_generator
 from ..utils import atomic_write
+from .common import Checkpoint, Format, register_format
 
 FORMAT = "ganeval"
 FORMAT_VERSION = 1
@@ -67,8 +68,6 @@ def is_native(obj) -> bool:
 
 def load_native(obj: dict, path: str, device="cpu"):
     """Rebuild the networks of a loaded native checkpoint dict."""
-    from . import Checkpoint
-
     if obj.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path}: written by a newer ganeval (format {obj['format_version']}); please upgrade")
     arch = obj["arch"]
@@ -102,3 +101,7 @@ def _load_state(module, sd, path):
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
         raise CheckpointError(f"{path}: weights do not match the stored config ({first})") from None
+
+
+register_format(Format(FORMAT, lambda path, obj: is_native(obj),
+                       lambda path, obj, device: load_native(obj, str(path), device)))

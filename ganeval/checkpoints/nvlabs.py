@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import re
 
+import torch
+
 from ..errors import CheckpointError
 from ..models import build_discriminator, build_generator
-from . import Checkpoint, Format, register_format
-from .common import estimate_w_avg_, load_state
+from .common import Checkpoint, Format, estimate_w_avg_, load_state, register_format
 from .unpickler import PersistentStub
 
 FORMAT = "nvlabs"
@@ -59,8 +60,6 @@ def _is_stylegan3(stub: PersistentStub) -> bool:
 
 def _filter_taps(buf) -> list:
     """resample_filter buffers hold the normalised 2D outer product; recover the 1D taps."""
-    import torch
-
     if buf is None:
         return [1, 3, 3, 1]
     f2 = buf.double() / buf.double().sum()

@@ -34,8 +34,7 @@ import torch
 
 from ..errors import CheckpointError
 from ..models import build_discriminator, build_generator
-from . import Checkpoint, Format, register_format
-from .common import estimate_w_avg_, load_state
+from .common import Checkpoint, Format, estimate_w_avg_, load_state, register_format
 
 FORMAT = "rosinality"
 LR_MLP = 0.01

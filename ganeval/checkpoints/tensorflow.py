@@ -30,8 +30,7 @@ import torch
 
 from ..errors import CheckpointError
 from ..models import build_discriminator, build_generator
-from . import Checkpoint, Format, register_format
-from .common import load_state
+from .common import Checkpoint, Format, load_state, register_format
 from .unpickler import TFNetworkStub
 
 SQRT2 = math.sqrt(2)

@@ -2,7 +2,8 @@
 
 Every module in this package that defines `COMMANDS` (a list of click commands) contributes its
 subcommands, so a new command group is one new file. Errors a user can cause (ganeval's own
-`GanevalError`) end in one line on stderr and exit code 2, never a traceback.
+`GanevalError`, and click's usage errors: a misspelt option, a bad value) end in one line on stderr
+and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,11 +14,32 @@ import sys
 
 import click
 
-from .. import __version__
+from .._version import __version__
 from ..errors import GanevalError
 
 
 class _Group(click.Group):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        # click's own usage errors print three or four lines (usage, hint, blank, error): one line instead.
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:   # bare `ganeval` or `ganeval control`: the help
+            click.echo(e.format_message())
+            sys.exit(0)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx is not None else "ganeval"
+            click.echo(f"ganeval: error: {e.format_message().rstrip('.')} (see '{where} --help')", err=True)
+            sys.exit(2)
+        except click.ClickException as e:
+            click.echo(f"ganeval: error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("ganeval: aborted", err=True)
+            sys.exit(1)
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)

@@ -109,7 +109,7 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
     from ..control.metrics import control_metrics, default_judges, subspace_ppl, subspace_separability, training_nets
 
     if out:
-        from ..api import table_suffix
+        from ..metrics.tables import table_suffix
 
         table_suffix(out)   # fail before the work
     if not 0 < steer_quantile < 1:
@@ -141,7 +141,7 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
                                     fit_classifiers=trained_on, match_effect=match, match_net=steer_match))
     df = pd.concat(dfs, ignore_index=True)
     if out:
-        from ..api import write_table
+        from ..metrics.tables import write_table
 
         write_table(df, out)   # atomically; .csv, .parquet, .json or .jsonl
     shown = ("metric", "control_method", "feature_net", "attr", "subspace", "space", "value", "ci_low", "ci_high",
@@ -177,14 +177,14 @@ def taus_cmd(attrs, control_net, control_embedding, control_distance, data, samp
     (or, with --generator, the same distances on a generator's images)."""
     import torch
 
-    from ..attributes import resolve_attrs
     from ..control.calibrate import embed_images, embedding_distances, tau_option
     from ..control.loss import load_embedding
     from ..control.options import _list, canonical_attrs
+    from ..data.attributes import resolve_attrs
     from ..utils import resolve_device
 
     if out:
-        from ..api import table_suffix
+        from ..metrics.tables import table_suffix
 
         table_suffix(out)   # fail before the work
     if samples < 3:
@@ -208,8 +208,8 @@ def taus_cmd(attrs, control_net, control_embedding, control_distance, data, samp
     if ckpt:
         from ..checkpoints import load_checkpoint
         from ..control.encoders import attribute_probabilities
-        from ..generate import generate_images
         from ..images import from_uint8
+        from ..models.generate import generate_images
 
         G = load_checkpoint(ckpt, device=device).generator.eval()
         # Random noise as in training, seeded: the table does not depend on what ran before.
@@ -232,7 +232,7 @@ def taus_cmd(attrs, control_net, control_embedding, control_distance, data, samp
     if ckpt:   # thresholds are suggested from real images only
         df = df.drop(columns=["suggested_tau_pos", "suggested_tau_neg"])
     if out:
-        from ..api import write_table
+        from ..metrics.tables import write_table
 
         write_table(df, out)
     click.echo(df.drop(columns="images").to_string(index=False, float_format=lambda v: f"{v:.3g}"))

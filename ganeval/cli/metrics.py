@@ -83,7 +83,7 @@ def _emit(df: pd.DataFrame, out, ckpt=None) -> None:
     with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_columns", 20):
         click.echo(df[cols].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     if out:
-        from ..api import write_table
+        from ..metrics.tables import write_table
 
         write_table(df, out)
         click.echo(f"wrote {out}", err=True)
@@ -116,22 +116,15 @@ def ppl(ckpt, device, batch_size, seed, samples, out, quiet, state, space, sampl
     \b
       ganeval ppl --ckpt ffhq.pt --space w --sampling end            # ppl_wend, 100k samples
       ganeval ppl --ckpt ffhq.pt --no-crop --samples 2000            # ppl2_wend, quick look
-      ganeval ppl --ckpt demo --no-crop --distance synth-lpips       # offline, bundled distance
+      ganeval ppl --ckpt synthfaces-stylegan-map8 --no-crop --distance synth-lpips --samples 200
       torchrun --nproc_per_node 8 --no-python ganeval ppl --ckpt ffhq.pt --state runs/ppl_wend
     """
-    from ..metrics import ppl as ppl_fn
-    from ..metrics.registry import list_presets, run_preset
+    from ..metrics.presets import ppl_preset, run_preset
 
     G = _load(ckpt, device)
-    name = f"ppl_{space}{sampling}" if crop else f"ppl2_{space}{sampling}"
-    options = dict(distance=distance, epsilon=epsilon, resize_rule=resize_rule, truncation_psi=psi,
-                   truncation_cutoff=cutoff, bootstrap=bootstrap, seed=seed, batch_size=batch_size, device=device,
-                   progress=_progress(quiet), state_dir=state)
-    if name in list_presets():
-        df = run_preset(name, G, num_samples=samples, **options)
-    else:
-        kw = {k: v for k, v in options.items() if v is not None}
-        df = ppl_fn(G, space=space, sampling=sampling, crop=crop, num_samples=samples or 50_000, name=name, **kw)
+    df = run_preset(ppl_preset(space, sampling, crop), G, num_samples=samples, distance=distance, epsilon=epsilon,
+                    resize_rule=resize_rule, truncation_psi=psi, truncation_cutoff=cutoff, bootstrap=bootstrap,
+                    seed=seed, batch_size=batch_size, device=device, progress=_progress(quiet), state_dir=state)
     _emit(df, out, ckpt)
 
 
@@ -152,9 +145,9 @@ def separability(ckpt, device, batch_size, seed, samples, out, quiet, state, att
 
     \b
       ganeval separability --ckpt ffhq.pt --attrs all --classifiers synthfaces-classifiers
-      ganeval separability --ckpt demo --attrs male,smiling --samples 2000
+      ganeval separability --ckpt synthfaces-stylegan-map8 --attrs male,smiling --samples 1000
     """
-    from ..metrics.registry import run_preset
+    from ..metrics.presets import run_preset
 
     G = _load(ckpt, device)
     df = run_preset("ls", G, num_samples=samples, classifiers=classifiers, attrs=attrs, num_keep=keep, n_jobs=n_jobs,
@@ -184,24 +177,19 @@ def fid(ckpt, device, batch_size, seed, samples, out, quiet, state, data, metric
     \b
       ganeval fid --ckpt ffhq.pt --data ffhq.zip                       # fid50k_full
       ganeval fid --ckpt ffhq.pt --data ffhq.zip --metric kid50k
-      ganeval fid --ckpt demo --data synthfaces:10000 --feature-net synth-fd --samples 2000
+      ganeval fid --ckpt synthfaces-stylegan-map8 --data 'synthfaces:1000?res=64' --feature-net synth-fd \\
+          --samples 500
     """
     from .. import dist
-    from ..metrics.fid import reference_stats
-    from ..metrics.registry import get_preset, run_preset
+    from ..metrics.presets import preset_reference_stats, run_preset
     from ..metrics.runner import sub_state
 
     G = _load(ckpt, device)
-    preset = get_preset(metric)
-    net = preset.fn.keywords.get("feature_net") or feature_net or "inception-v3-compat"
     reference = data
     if save_ref or num_real is not None:
-        real = num_real if num_real is not None else preset.fn.keywords.get("num_real")
-        flip = preset.fn.keywords.get("xflip", xflip)
-        reference = reference_stats(data, G.img_resolution, net, real, flip,
-                                    capture_all=preset.routine.__name__ == "kid", batch_size=batch_size or 64,
-                                    device=device, cache=not no_cache, progress=_progress(quiet),
-                                    state_dir=sub_state(state, "reference"))
+        reference = preset_reference_stats(metric, data, G.img_resolution, num_real=num_real, feature_net=feature_net,
+                                           xflip=xflip, cache=not no_cache, device=device, batch_size=batch_size,
+                                           progress=_progress(quiet), state_dir=sub_state(state, "reference"))
         if save_ref and dist.is_main():
             reference.save(save_ref)
             click.echo(f"wrote {save_ref}", err=True)
@@ -227,7 +215,7 @@ def truncation(ckpt, device, batch_size, seed, samples, out, quiet, state, psis,
 
     \b
       ganeval truncation --ckpt ffhq.pt --data ffhq.zip --psi 0.5:1.0:0.1 --metrics fid50k_full --plot fid_psi.png
-      ganeval truncation --ckpt demo --psi 0.5,0.7,1 --metrics ppl2_wend_synth --samples 500
+      ganeval truncation --ckpt synthfaces-stylegan-map8 --psi 0.5,0.7,1 --metrics ppl2_wend_synth --samples 100
     """
     from .. import dist
     from ..metrics.truncation import plot_truncation, truncation_sweep
@@ -272,8 +260,8 @@ def evaluate(ckpts, metrics, data, classifiers, psi, device, batch_size, seed, s
     """
     from pathlib import Path
 
-    from ..api import evaluate as evaluate_fn
-    from ..metrics.registry import parse_presets
+    from ..metrics import evaluate as evaluate_fn
+    from ..metrics.presets import parse_presets
     from ..metrics.runner import sub_state
 
     names = parse_presets(metrics)
@@ -291,7 +279,7 @@ def evaluate(ckpts, metrics, data, classifiers, psi, device, batch_size, seed, s
 @click.command()
 def presets():
     """List the metric presets and their protocol settings."""
-    from ..metrics.registry import presets_table
+    from ..metrics.presets import presets_table
 
     with pd.option_context("display.width", 200, "display.max_colwidth", 80):
         click.echo(presets_table().to_string(index=False))

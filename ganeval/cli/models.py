@@ -38,14 +38,13 @@ def info(ckpt):
 
 
 def _bundled_card(path) -> str | None:
-    """The model card pretrained/<stem>.md of a checkpoint bundled under pretrained/ (None elsewhere)."""
-    from ..checkpoints import PRETRAINED_DIR
+    """The model card <stem>.md of a bundled checkpoint (None for other files)."""
+    from ..assets import is_bundled
 
-    if not path:
+    if not path or not is_bundled(path):
         return None
-    p = Path(path).resolve()
-    card = p.with_suffix(".md")
-    if p.parent != PRETRAINED_DIR.resolve() or not card.is_file():
+    card = Path(path).with_suffix(".md")
+    if not card.is_file():
         return None
     try:
         return card.read_text(encoding="utf-8")
@@ -73,8 +72,8 @@ def generate(ckpt, seeds, psi, cutoff, noise_mode, mix_seeds, crossover, nrow, o
       ganeval generate ffhq.pt --seeds 1-4 --mix 10-14 --crossover 4 --out mix.png
     """
     from ..checkpoints import load_generator
-    from ..generate import generate_images, style_mixing_grid
     from ..images import save_image_grid
+    from ..models.generate import generate_images, style_mixing_grid
     from ..utils import parse_range, resolve_device
 
     if not out.lower().endswith(".png"):

@@ -37,7 +37,7 @@ def compare(checkpoints, metrics, out, labels, samples, data, classifiers, dista
       ganeval compare map0.pt map1.pt map2.pt map8.pt --metrics ppl_zfull,ppl_wfull,ls,fid50k_full \\
           --data ffhq.zip --out reports/mapping-depth/
     """
-    from ..metrics.registry import parse_presets
+    from ..metrics.presets import parse_presets
     from ..report import compare as run
     from ..report.compare import parse_samples
 

@@ -27,16 +27,16 @@ import math
 import numpy as np
 import pandas as pd
 import torch
+from scipy.stats import rankdata
 
 from ..errors import ConfigError
+from ..images import from_uint8
 from .loss import ClassifierEmbedding, pairwise_distance
 
 
 @torch.no_grad()
 def embed_images(embedding: ClassifierEmbedding, images_uint8: torch.Tensor, batch_size: int = 200) -> list:
     """uint8 images [N, C, H, W] -> M_k embeddings, one [N, D_k] tensor per controlled attribute."""
-    from ..images import from_uint8
-
     device = next(embedding.clf.parameters()).device
     parts = []
     for i in range(0, len(images_uint8), batch_size):
@@ -101,8 +101,6 @@ def _distances(e: torch.Tensor, distance: str) -> torch.Tensor:
 
 def distance_auc(d_same: np.ndarray, d_diff: np.ndarray) -> float:
     """P(a different-label distance > a same-label distance), ties counted half (Mann-Whitney U / (n_s n_d))."""
-    from scipy.stats import rankdata
-
     ranks = rankdata(np.concatenate([d_same, d_diff]))   # average ranks for ties
     n_s, n_d = len(d_same), len(d_diff)
     return float((ranks[n_s:].sum() - n_d * (n_d + 1) / 2) / (n_s * n_d))

@@ -20,7 +20,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..checkpoints import load_checkpoint, resolve_path, torch_load_safely
+from ..checkpoints.native import is_native
+from ..data.attributes import NVIDIA_ATTRS, celeba_to_nvidia, resolve_attrs
 from ..errors import CheckpointError, ConfigError
+from ..images import to_rgb, to_uint8
+from ..metrics import sampling as streams
+from ..metrics.separability import load_judge
+from ..models.generate import z_from_seeds
+from ..utils import atomic_write, resolve_device
 
 FORMAT = "ganeval/control-encoders/1"
 META_KEY = "gan_control"
@@ -85,8 +93,7 @@ def _check_control_generator(G) -> None:
 
 def attribute_probabilities(clf, img: torch.Tensor, attr_idx: list[int]) -> torch.Tensor:
     """y = σ(logit) of the chosen attributes, [N, len(attr_idx)]."""
-    if img.shape[1] == 1:
-        img = img.repeat(1, 3, 1, 1)
+    img = to_rgb(img)
     return torch.sigmoid(clf(img).float()[:, attr_idx])
 
 
@@ -94,9 +101,6 @@ def attribute_probabilities(clf, img: torch.Tensor, attr_idx: list[int]) -> torc
 def sample_pairs(G, clf, num_samples: int, seed: int = 0, batch_size: int = 32) -> tuple[list[torch.Tensor],
                                                                                             torch.Tensor]:
     """{(w_i^k, y_i^k)}: the W parts [N, w_dims[k]] per subspace and the attribute probabilities [N, N_attrs]."""
-    from ..attributes import resolve_attrs
-    from ..metrics import sampling as streams
-
     _check_control_generator(G)
     device = next(G.parameters()).device
     attr_idx = resolve_attrs(list(G.control_attrs), list(clf.attr_names))
@@ -148,13 +152,10 @@ def fit_encoders(w_parts: list[torch.Tensor], y: torch.Tensor, attrs: list[str],
 def train_encoders(G, classifiers="synthfaces-classifiers", num_samples: int = 2000, steps: int = 500,
                    seed: int = 0, device=None, hidden: int = 64, log=None) -> ControlEncoders:
     """Sample the generator, classify its images and fit E_1..E_N (see the module docstring)."""
-    from ..metrics.separability import _load_classifiers
-    from ..utils import resolve_device
-
     _check_control_generator(G)
     device = resolve_device(device)
     G = copy.deepcopy(G).eval().requires_grad_(False).to(device)
-    clf = _load_classifiers(classifiers, device)
+    clf = load_judge(classifiers, device)
     w_parts, y = sample_pairs(G, clf, num_samples, seed=seed)
     enc = fit_encoders(w_parts, y, list(G.control_attrs), steps=steps, hidden=hidden, seed=seed, log=log)
     enc.meta["classifiers"] = str(classifiers) if isinstance(classifiers, (str, os.PathLike)) \
@@ -167,10 +168,6 @@ def train_encoders(G, classifiers="synthfaces-classifiers", num_samples: int = 2
 
 def save_with_encoders(ckpt_path, out_path, encoders: ControlEncoders) -> Path:
     """Copy a native checkpoint, adding the encoders to its meta (atomically; the source is untouched)."""
-    from ..checkpoints import resolve_path, torch_load_safely
-    from ..checkpoints.native import is_native
-    from ..utils import atomic_write
-
     src = resolve_path(ckpt_path)
     obj = torch_load_safely(src)
     if not is_native(obj):
@@ -191,9 +188,6 @@ def load_encoders(meta: dict) -> ControlEncoders | None:
 
 def load_control(path, device="cpu", need_encoders: bool = True):
     """(G, encoders) from a checkpoint; encoders None when absent and not needed."""
-    from .. import control  # noqa: F401 - registers the architecture
-    from ..checkpoints import load_checkpoint
-
     ckpt = load_checkpoint(path, device=device)
     G = ckpt.generator
     G.checkpoint_path = ckpt.path
@@ -209,8 +203,6 @@ def load_control(path, device="cpu", need_encoders: bool = True):
 
 def parse_set(spec: str | dict | None, G) -> dict[int, float]:
     """'Smiling=1,Eyeglasses=0' -> {subspace k: y^k}; names in either spelling, values in [0, 1]."""
-    from ..attributes import NVIDIA_ATTRS, celeba_to_nvidia
-
     if not spec:
         return {}
     items = spec.items() if isinstance(spec, dict) else \
@@ -250,9 +242,6 @@ def controlled_ws(G, encoders: ControlEncoders, z: torch.Tensor, values: dict[in
 def generate_controlled(G, encoders: ControlEncoders, seeds: list[int], values: dict[int, float],
                         truncation_psi: float = 1.0, noise_mode: str = "const", batch_size: int = 16) -> torch.Tensor:
     """uint8 images [len(seeds), C, H, W]; z from each seed as `ganeval generate` (unset sub-vectors sampled)."""
-    from ..generate import z_from_seeds
-    from ..images import to_uint8
-
     device = next(G.parameters()).device
     z = z_from_seeds(seeds, G.z_dim).to(device)
     out = []

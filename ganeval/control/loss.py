@@ -19,6 +19,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..data.attributes import resolve_attrs
+from ..errors import ConfigError
+from ..features.attributes import load_classifiers
+from ..images import to_rgb
 from ..train.loss import GANLoss
 
 DISTANCES = ("l1", "l2", "cosine")
@@ -131,7 +135,6 @@ class ClassifierEmbedding(torch.nn.Module):
 
     def __init__(self, classifiers, attrs: list[str], kind: str = "features"):
         super().__init__()
-        from ..attributes import resolve_attrs
 
         if kind not in ("features", "prob"):
             raise ValueError(f"embedding kind must be 'features' or 'prob', got '{kind}'")
@@ -146,8 +149,7 @@ class ClassifierEmbedding(torch.nn.Module):
         return self
 
     def forward(self, img: torch.Tensor) -> list[torch.Tensor]:
-        if img.shape[1] == 1:
-            img = img.repeat(1, 3, 1, 1)
+        img = to_rgb(img)
         if self.kind == "prob":
             p = torch.sigmoid(self.clf(img).float())
             return [p[:, k:k + 1] for k in self.attr_idx]
@@ -163,8 +165,6 @@ def control_nets(spec) -> list:
         return [spec]
     nets = [n.strip() for n in str(spec).split(",") if n.strip()]
     if not nets:
-        from ..errors import ConfigError
-
         raise ConfigError("--control-net names no classifiers")
     return nets
 
@@ -172,20 +172,9 @@ def control_nets(spec) -> list:
 def load_embedding(net, attrs: list[str], device, kind: str = "features") -> ClassifierEmbedding:
     """A classifier module (with `embed`), a classifier name/path, or 'nvidia-celebahq[:DIR]' (NVIDIA's CelebA-HQ
     classifiers, for real faces; only the controlled attributes' networks are loaded) -> the frozen M_1..M_N."""
-    if isinstance(net, torch.nn.Module):
-        clf = net
-    elif str(net).startswith("nvidia-celebahq"):
-        from ..features.nvidia_classifiers import load_nvidia_classifiers
-
-        folder = str(net).partition(":")[2]
-        clf = load_nvidia_classifiers(folder or None, attrs=list(attrs))
-    else:
-        from ..features.attributes import load_classifiers
-
-        clf = load_classifiers(net)
+    # NVIDIA's suite loads only the controlled attributes' networks; the bundled suites hold all 40.
+    clf = net if isinstance(net, torch.nn.Module) else load_classifiers(net, attrs=list(attrs))
     if kind == "features" and not callable(getattr(clf, "embed", None)):
-        from ..errors import ConfigError
-
         raise ConfigError(f"--control-net {net}: the network has no per-attribute embedding (embed)")
     return ClassifierEmbedding(clf.to(device), attrs, kind)
 

@@ -34,18 +34,23 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.svm import LinearSVC
 
-from ..attributes import resolve_attrs
+from ..assets import bundled_file
+from ..data.attributes import resolve_attrs
 from ..errors import ConfigError
+from ..features.registry import resolve_distance
+from ..images import to_rgb
 from ..metrics import sampling as streams
-from ..metrics.common import Timer, make_table, prepare_generator
-from .encoders import ControlEncoders, _check_control_generator
-
-
-def _classifiers(classifiers, device):
-    from ..metrics.separability import _load_classifiers
-
-    return _load_classifiers(classifiers, device)
+from ..metrics.common import Timer, prepare_generator
+from ..metrics.ppl import ppl_distances
+from ..metrics.separability import load_judge, separability_from_predictions
+from ..metrics.stats import bootstrap_ci, percentile_filter
+from ..metrics.tables import make_table
+from ..train.options import recorded_options
+from .encoders import ControlEncoders, _check_control_generator, controlled_ws
+from .loss import control_nets
 
 
 def _net_name(classifiers, clf) -> str:
@@ -60,7 +65,7 @@ def _judges(classifiers, device) -> list[tuple[str, torch.nn.Module]]:
         raise ConfigError("no attribute classifiers given to judge the images")
     out = []
     for c in many:
-        clf = _classifiers(c, device)
+        clf = load_judge(c, device)
         out.append((_net_name(c, clf), clf))
     return out
 
@@ -68,9 +73,6 @@ def _judges(classifiers, device) -> list[tuple[str, torch.nn.Module]]:
 def training_nets(ckpt_path) -> list[str]:
     """The classifier sets a controlled checkpoint was trained against: its recorded --control-net (one or more),
     else the bundled set."""
-    from ..train.options import recorded_options
-    from .loss import control_nets
-
     return control_nets(recorded_options(ckpt_path).get("control_net") or "synthfaces-classifiers")
 
 
@@ -82,20 +84,16 @@ def training_net(ckpt_path) -> str:
 def default_judges(ckpt_path=None, trained_on: str | list[str] | None = None) -> list[str]:
     """The training nets (given, or read from the checkpoint), plus the bundled independent judge when the
     bundled set is among them (and the judge is not)."""
-    from ..features.attributes import BUNDLED, pretrained_dir
-    from .loss import control_nets
-
     judges = [str(n) for n in control_nets(trained_on)] if trained_on else training_nets(ckpt_path)
     if ("synthfaces-classifiers" in judges and "synthfaces-judge" not in judges
-            and (pretrained_dir() / BUNDLED["synthfaces-judge"]).is_file()):
+            and bundled_file("synthfaces-judge") is not None):
         judges.append("synthfaces-judge")
     return judges
 
 
 def _judge_probs(img: torch.Tensor, clfs) -> list[torch.Tensor]:
     """σ(logits) [N, A] of the same images (grey made RGB) by each classifier set, on the CPU."""
-    if img.shape[1] == 1:
-        img = img.repeat(1, 3, 1, 1)
+    img = to_rgb(img)
     return [torch.sigmoid(c(img).float()).cpu() for c in clfs]
 
 
@@ -118,8 +116,6 @@ def control_predictions(G, encoders: ControlEncoders, clf, k: int, num_samples: 
 
     `clf` one classifier set -> (p0, p1); a list of them -> [(p0, p1), ...], all from the same images.
     """
-    from .encoders import controlled_ws
-
     clfs = clf if isinstance(clf, (list, tuple)) else [clf]
     device = next(G.parameters()).device
     out = [{0: [], 1: []} for _ in clfs]
@@ -218,9 +214,6 @@ def steering_metrics(G, classifiers="synthfaces-classifiers", attrs="smiling", n
     both methods' leakage is compared at equal effect. Rows carry steer_scale (c), steer_target_effect and
     steer_reached (False when even max_scale falls short: c = max_scale then).
     """
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
-
     if not 0 < quantile < 1:
         raise ConfigError(f"steering quantile must lie in (0, 1), got {quantile}")
     match_effect = dict(match_effect or {})
@@ -327,8 +320,6 @@ def subspace_separability(G, classifiers="synthfaces-classifiers", num_samples: 
     `subspace` names the latent part the SVM sees; `attr` the attribute it predicts. 'own' marks s = k.
     Given a list of classifier sets, the first one labels the samples.
     """
-    from ..metrics.separability import separability_from_predictions
-
     _check_control_generator(G)
     G, device = prepare_generator(G, device)
     net, clf = _judges(classifiers, device)[0]
@@ -341,8 +332,7 @@ def subspace_separability(G, classifiers="synthfaces-classifiers", num_samples: 
             w = G.mapping(z)
             with streams.seeded_global_rng(seed, "gen/noise", b, device):
                 img = G.synthesis(w, noise_mode="random").float()
-            if img.shape[1] == 1:
-                img = img.repeat(1, 3, 1, 1)
+            img = to_rgb(img)
             zs.append(z.cpu())
             ws.append(w[:, 0].cpu())
             logits.append(clf(img).float()[:, attr_idx].cpu())
@@ -365,9 +355,6 @@ def subspace_ppl(G, num_samples: int = 1000, distance="synth-lpips", epsilon: fl
 
     Protocol as ppl_w{full,end} otherwise: keep P1-P99 of the distances, mean; no crop; noise shared by a pair.
     """
-    from ..metrics.ppl import ppl_distances, resolve_distance
-    from ..metrics.stats import bootstrap_ci, percentile_filter
-
     _check_control_generator(G)
     G, device = prepare_generator(G, device)
     dist_fn, dist_name = resolve_distance(distance, device)   # built once, reused for every block

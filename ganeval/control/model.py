@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..data.attributes import celeba_to_nvidia
 from ..models.mapping import MappingNetwork, truncate
 from ..models.stylegan2 import StyleGAN2Generator
 
@@ -172,8 +173,6 @@ class StyleGAN2ControlGenerator(StyleGAN2Generator):
 
     def attr_index(self, name: str) -> int:
         """Subspace index k (0-based) of a controlled attribute."""
-        from ..attributes import celeba_to_nvidia
-
         key = celeba_to_nvidia(name)
         for k, a in enumerate(self.control_attrs):
             if celeba_to_nvidia(a) == key:

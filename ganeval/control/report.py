@@ -16,13 +16,27 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from ..checkpoints import resolve_path, torch_load_safely
+from ..errors import GanevalError
+from ..images import save_image_grid
 from .encoders import META_KEY, generate_controlled, load_control
+from .metrics import control_metrics, default_judges, subspace_separability
+
+SECTION_INTRO = ("Each controlled attribute set to 0 and to 1 through its encoder (other sub-vectors shared): "
+                 "accuracy = the classifier sees the requested value; effect = mean change of its probability; "
+                 "leakage = mean change of the other attributes' probabilities. Each judge (feature_net) gives its "
+                 "own rows; a generator trained against a classifier set's embeddings can please that set alone, so "
+                 "an independent judge's rows are the ones to trust.")
+
+
+def section_caption(attr: str) -> str:
+    return f"GAN-Control {attr}: top row set to 0, bottom row set to 1"
+
+
+SECTION_COLUMNS = ("metric", "feature_net", "attr", "value", "ci_low", "ci_high", "leak_max_attr", "num_samples")
 
 
 def has_encoders(path) -> bool:
-    from ..checkpoints import resolve_path, torch_load_safely
-    from ..errors import GanevalError
-
     try:
         obj = torch_load_safely(resolve_path(path))
     except GanevalError:
@@ -32,8 +46,6 @@ def has_encoders(path) -> bool:
 
 def control_section(path, out_dir, classifiers=None, num_samples: int = 500, ls_samples: int = 0,
                     seeds=tuple(range(8)), label: str | None = None, device=None) -> dict:
-    from .metrics import control_metrics, default_judges, subspace_separability
-
     G, enc = load_control(path, device=device or "cpu")
     # The training net (+ the bundled judge) always; classifiers given for the report (e.g. for LS) join them.
     judges = default_judges(path)
@@ -44,8 +56,6 @@ def control_section(path, out_dir, classifiers=None, num_samples: int = 500, ls_
         dfs.append(subspace_separability(G, judges, num_samples=ls_samples, device=device))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    from ..images import save_image_grid
-
     images = {}
     stem = label or Path(path).stem
     for k, attr in enumerate(G.control_attrs):

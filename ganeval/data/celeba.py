@@ -11,11 +11,12 @@ Layout (a directory or a .zip holding the same names)::
 CelebA-HQ as distributed with CelebAMask-HQ (`CelebA-HQ-img/*.jpg` and
 `CelebAMask-HQ-attribute-anno.txt`, same row format, no partition file) is read too. Attribute
 columns are matched by name, so a file in any column order works; labels come out 0/1 in NVIDIA
-order (`ganeval.attributes.NVIDIA_ATTRS`).
+order (`ganeval.data.attributes.NVIDIA_ATTRS`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import zipfile
@@ -25,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from tqdm.auto import tqdm
 
-from ..attributes import CELEBA_ATTRS, CELEBA_TO_NVIDIA, celeba_to_nvidia
 from ..errors import DataError
 from ..utils import atomic_write
+from .attributes import CELEBA_ATTRS, CELEBA_TO_NVIDIA, celeba_to_nvidia
 
 ATTR_FILES = ("list_attr_celeba.txt", "CelebAMask-HQ-attribute-anno.txt")
 PARTITION_FILE = "list_eval_partition.txt"
@@ -219,8 +221,6 @@ def open_zip_per_process(owner) -> zipfile.ZipFile:
     return owner._zip
 
 def hash_strings(items: Iterable[str]) -> str:
-    import hashlib
-
     h = hashlib.sha256()
     for s in items:
         h.update(s.encode())
@@ -254,8 +254,6 @@ def write_celeba(out: str | os.PathLike, items: Iterable, count: int | None = No
     Every file is written atomically and the attribute list last, so an interrupted export is never
     mistaken for a complete dataset. A directory `out` must be empty or absent.
     """
-    from tqdm.auto import tqdm
-
     out = Path(out)
     if image_format not in ("png", "jpg"):
         raise DataError(f"image format must be png or jpg, got '{image_format}'")

@@ -20,6 +20,7 @@ size change uses PIL's Lanczos filter. `resolution=None` keeps the first image's
 
 from __future__ import annotations
 
+import io
 import os
 import zipfile
 from pathlib import Path
@@ -28,9 +29,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..attributes import NVIDIA_ATTRS
 from ..errors import DataError
 from . import synthfaces
+from .attributes import NVIDIA_ATTRS
 from .celeba import (
     ATTR_FILES,
     IMAGE_EXTS,
@@ -233,8 +234,6 @@ class ZipDataset(_PilDataset):
         return state
 
     def _open(self, j: int) -> Image.Image:
-        import io
-
         try:
             img = Image.open(io.BytesIO(self._zipfile().read(self.files[j])))
             img.load()

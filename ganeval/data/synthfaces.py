@@ -9,7 +9,7 @@ The same pipeline (datasets, classifiers, metrics) serves a real CelebA copy.
 Rendering
 ---------
 `render(indices, seed, resolution)` -> uint8 images [N, 3, R, R] and labels [N, 40] (NVIDIA order,
-see `ganeval.attributes`). R is a power of two in 32..256 (64 by default). Geometry lives in face
+see `ganeval.data.attributes`). R is a power of two in 32..256 (64 by default). Geometry lives in face
 units (face half-width = 1, u to the right, v downwards) and every shape is a signed distance
 whose coverage is `clamp(0.5 - d / pixel, 0, 1)`, so all resolutions draw the same picture.
 
@@ -99,11 +99,13 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..attributes import NVIDIA_ATTRS
 from ..errors import ConfigError
+from .attributes import NVIDIA_ATTRS, nvidia_to_celeba
+from .celeba import synthetic_partition, write_celeba
 
 RENDERER_VERSION = 1
 DEFAULT_RESOLUTION = 64
@@ -1036,10 +1038,6 @@ def label_statistics(count: int = 20_000, seed: int = 0):
     Returns (frequencies, correlations): a DataFrame with columns attr, celeba_name, frequency,
     celeba_frequency, and a DataFrame of Pearson correlations indexed by NVIDIA names.
     """
-    import pandas as pd
-
-    from ..attributes import nvidia_to_celeba
-
     if count < 2:
         raise ConfigError("label statistics need at least 2 faces")
     labels = sample_labels(np.arange(count), seed).numpy().astype(np.float64)
@@ -1064,8 +1062,6 @@ def export_synthfaces(out, count: int = DEFAULT_COUNT, resolution: int = DEFAULT
 
     `workers` > 0 renders in that many processes (the bytes do not depend on it).
     """
-    from .celeba import synthetic_partition, write_celeba
-
     resolution = check_resolution(resolution)
     if count <= 0:
         raise ConfigError("count must be positive")

@@ -15,7 +15,7 @@ Each network, for input resolution R (a power of two):
 
 Input: float images in [-1, 1]; larger inputs are box-downsampled to R first (integer factors, as in
 NVIDIA's metric), anything else is resized bilinearly with antialiasing. Output: logits [N, 40] in
-NVIDIA order (`ganeval.attributes.NVIDIA_ATTRS`).
+NVIDIA order (`ganeval.data.attributes.NVIDIA_ATTRS`).
 
 File format (`save_classifiers`): a dict readable with `torch.load(weights_only=True)`:
 `{'format': 'ganeval/attribute-classifiers/1', 'config': {...}, 'attr_names': [...],
@@ -30,14 +30,19 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
-from ..attributes import NVIDIA_ATTRS
+from ..assets import bundled_file
+from ..data import open_dataset
+from ..data.attributes import NVIDIA_ATTRS
 from ..errors import ConfigError, DataError, WeightsNotFoundError
 from ..images import box_downsample
 from ..utils import atomic_write, resolve_device
+from .nvidia_classifiers import load_nvidia_classifiers
 
 FORMAT = "ganeval/attribute-classifiers/1"
 # synthfaces-judge: a second, independent set (other faces, other initialisation, wider networks) that judges
@@ -45,11 +50,6 @@ FORMAT = "ganeval/attribute-classifiers/1"
 # training set (other faces and seed again) for two-set GAN-Control training; the judge has seen neither.
 BUNDLED = {"synthfaces-classifiers": "synthfaces-classifiers.pt", "synthfaces-judge": "synthfaces-judge.pt",
            "synthfaces-classifiers-b": "synthfaces-classifiers-b.pt"}
-
-
-def pretrained_dir() -> Path:
-    """The repository's pretrained/ folder (bundled small models)."""
-    return Path(__file__).resolve().parents[2] / "pretrained"
 
 
 def default_channels(resolution: int) -> tuple[int, ...]:
@@ -163,9 +163,9 @@ def resolve_classifiers(name_or_path: str | os.PathLike) -> Path:
     """A bundled name ('synthfaces-classifiers') or a path -> an existing file."""
     name = os.fspath(name_or_path)
     if name in BUNDLED:
-        path = pretrained_dir() / BUNDLED[name]
-        if not path.is_file():
-            raise WeightsNotFoundError(f"bundled classifiers '{name}' not found at {path} "
+        path = bundled_file(BUNDLED[name].removesuffix(".pt"))
+        if path is None:
+            raise WeightsNotFoundError(f"bundled classifiers '{name}' are missing from this installation "
                                        f"(train them with `ganeval classifiers train`)")
         return path
     path = Path(name).expanduser()
@@ -175,17 +175,16 @@ def resolve_classifiers(name_or_path: str | os.PathLike) -> Path:
 
 
 def load_classifiers(name_or_path: str | os.PathLike = "synthfaces-classifiers",
-                     device: str | torch.device | None = "cpu") -> AttributeClassifiers:
+                     device: str | torch.device | None = "cpu", attrs="all"):
     """Load classifiers by bundled name or path, in eval mode with gradients off.
 
-    'nvidia-celebahq' (or 'nvidia-celebahq:DIR') loads NVIDIA's 40 CelebA-HQ classifier pickles
-    through ganeval.features.nvidia_classifiers (files found via the weights registry or in DIR).
+    'nvidia-celebahq' (or 'nvidia-celebahq:DIR') loads NVIDIA's CelebA-HQ classifier pickles through
+    ganeval.features.nvidia_classifiers (files found via the weights registry or in DIR); there, `attrs`
+    ('all' or names) chooses which of the 40 networks are loaded. The bundled suites always hold all 40.
     """
     if str(name_or_path).startswith("nvidia-celebahq"):
-        from .nvidia_classifiers import load_nvidia_classifiers
-
         _, _, folder = str(name_or_path).partition(":")
-        return load_nvidia_classifiers(folder or None, device=resolve_device(device))
+        return load_nvidia_classifiers(folder or None, attrs=attrs, device=resolve_device(device))
     path = resolve_classifiers(name_or_path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -211,8 +210,6 @@ def load_classifiers(name_or_path: str | os.PathLike = "synthfaces-classifiers",
 
 def _load_all(dataset, batch_size: int = 256, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Every image and label of a dataset, as uint8 [N, C, H, W] and int64 [N, 40] tensors."""
-    from tqdm.auto import tqdm
-
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     images, labels = [], []
     for img, lab in tqdm(loader, disable=not progress, desc="loading", unit="batch"):
@@ -222,8 +219,6 @@ def _load_all(dataset, batch_size: int = 256, progress: bool = False) -> tuple[t
 
 
 def _labelled(dataset, split: str | None, resolution: int | None):
-    from ..data import open_dataset
-
     ds = open_dataset(dataset, resolution=resolution, split=split)
     if ds.attr_names != list(NVIDIA_ATTRS):
         raise DataError(f"dataset {ds.name} has no 40 attribute labels (need CelebA format or synthfaces)")
@@ -243,8 +238,6 @@ def train_classifiers(dataset, resolution: int = 64, steps: int = 3000, batch: i
     linearly over the last 40 % of steps; random left-right flips and +-2 px shifts. `epochs`, when
     given, overrides `steps`. All images are held in memory as uint8.
     """
-    from tqdm.auto import tqdm
-
     device = resolve_device(device)
     ds = _labelled(dataset, split if isinstance(dataset, (str, os.PathLike)) else None, resolution)
     images, labels = _load_all(ds, progress=progress)
@@ -299,8 +292,6 @@ def train_classifiers(dataset, resolution: int = 64, steps: int = 3000, batch: i
 def predict(model: AttributeClassifiers, dataset, batch_size: int = 256, device=None,
             progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits [N, 40] and true labels [N, 40] over a dataset."""
-    from tqdm.auto import tqdm
-
     device = resolve_device(device) if device is not None else next(model.parameters()).device
     model = model.to(device)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
@@ -317,8 +308,6 @@ def evaluate_classifiers(model: AttributeClassifiers, dataset, split: str | None
 
     `dataset` is an ImageDataset, a path or a spec; `split` applies to paths and specs.
     """
-    import pandas as pd
-
     ds = _labelled(dataset, split, model.resolution)
     logits, labels = predict(model, ds, batch_size, device, progress)
     pred = (logits > 0).numpy()

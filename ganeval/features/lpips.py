@@ -17,6 +17,8 @@ import warnings
 import torch
 from torch import nn
 
+from ..errors import MetricError, WeightsNotFoundError
+from ..images import to_rgb
 from . import weights as weights_registry
 
 NAME = "lpips-vgg16"
@@ -34,12 +36,10 @@ class LPIPSDistance(nn.Module):
     @torch.no_grad()
     def forward(self, img0: torch.Tensor, img1: torch.Tensor) -> torch.Tensor:
         if min(img0.shape[-2:]) < 16:  # VGG16 pools 4 times before relu5_3
-            from ..errors import MetricError
 
             raise MetricError(f"LPIPS-VGG16 needs images of at least 16x16 px, got {tuple(img0.shape[-2:])} "
                               f"(a smaller generator, or the face crop; try --no-crop)")
-        if img0.shape[1] == 1:  # grayscale -> RGB, as ADA does
-            img0, img1 = img0.repeat(1, 3, 1, 1), img1.repeat(1, 3, 1, 1)
+        img0, img1 = to_rgb(img0), to_rgb(img1)   # grayscale -> RGB, as ADA does
         return self.net(img0, img1, normalize=False).reshape(img0.shape[0])
 
 
@@ -72,8 +72,6 @@ def _build(file) -> LPIPSDistance:
     state = torch.load(file, map_location="cpu", weights_only=True)
     missing = [k for k in ("features.0.weight", "features.28.weight") if k not in state]
     if missing:
-        from ..errors import WeightsNotFoundError
-
         raise WeightsNotFoundError(f"{file} is not a torchvision VGG16 state dict (no {missing[0]})")
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")

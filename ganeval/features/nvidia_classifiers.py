@@ -33,8 +33,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..attributes import NVIDIA_ATTRS, resolve_attrs
+from ..checkpoints.tensorflow import kind_of, kwargs_of, short_name
+from ..checkpoints.unpickler import TFNetworkStub, restricted_load
+from ..data.attributes import NVIDIA_ATTRS, resolve_attrs
 from ..errors import CheckpointError, ConfigError, WeightsNotFoundError
+from ..images import box_downsample
+from . import weights
 
 SQRT2 = math.sqrt(2)
 NAME = "nvidia-celebahq-classifiers"
@@ -49,9 +53,6 @@ def classifier_filename(index: int) -> str:
 
 def read_classifier(path) -> dict:
     """One classifier pickle -> {'config': D_basic settings, 'vars': numpy variables}; checks what it says."""
-    from ..checkpoints.tensorflow import kind_of, kwargs_of, short_name
-    from ..checkpoints.unpickler import TFNetworkStub, restricted_load
-
     net = restricted_load(path)
     if not isinstance(net, TFNetworkStub):
         raise CheckpointError(f"{path}: not a TensorFlow network pickle")
@@ -244,8 +245,6 @@ class NvidiaAttributeClassifiers(nn.Module):
         if h == w == self.resolution:
             return images.float()
         if h == w and h > self.resolution and h % self.resolution == 0:
-            from ..images import box_downsample
-
             return box_downsample(images.float(), self.resolution)
         raise ConfigError(f"the NVIDIA classifiers take {self.resolution}x{self.resolution} images (or an integer "
                           f"multiple, box-downsampled), got {h}x{w}")
@@ -281,7 +280,6 @@ def _locate(index: int, directory: Path | None) -> Path | None:
     if directory is not None:
         p = directory / classifier_filename(index)
         return p if p.is_file() else None
-    from . import weights
 
     return weights.find(f"celebahq-classifier-{index:02d}-{NVIDIA_ATTRS[index]}")
 

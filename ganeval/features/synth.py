@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..images import to_rgb
 from .attributes import AttributeClassifiers, load_classifiers
 
 
@@ -64,8 +65,7 @@ class SynthFD(nn.Module):
     def features(self, img: torch.Tensor) -> torch.Tensor:
         if img.dtype != torch.uint8:
             raise ValueError(f"synth-fd expects uint8 images, got {img.dtype}")
-        if img.shape[1] == 1:
-            img = img.expand(-1, 3, -1, -1)
+        img = to_rgb(img)
         x = img.float() / 127.5 - 1
         return self.net.trunk(x)[-1].mean(dim=(2, 3)).float()
 

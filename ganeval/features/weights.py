@@ -25,7 +25,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..attributes import NVIDIA_ATTRS
+from tqdm import tqdm
+
+from ..data.attributes import NVIDIA_ATTRS
 from ..errors import GanevalError, WeightsNotFoundError
 from ..utils import atomic_write, sha256_file
 
@@ -198,8 +200,6 @@ def fetch(name: str, dest_dir: str | os.PathLike | None = None, url: str | None 
             total = int(resp.headers.get("Content-Length") or 0) or None
             bar = None
             if progress:
-                from tqdm import tqdm
-
                 bar = tqdm(total=total, unit="B", unit_scale=True, desc=entry.filename)
             with open(tmp, "wb") as f:
                 while chunk := resp.read(1 << 20):

@@ -2,25 +2,35 @@
 
     ppl(G, space='w', sampling='end', ...)          perceptual path length (ppl.py)
     separability(G, classifiers, attrs='all', ...)  linear separability (separability.py)
-    fid(G, reference, ...), kid(G, reference, ...)  Fréchet / kernel Inception distance (fid.py)
+    fid(G, reference, ...), kid(G, reference, ...)  Fréchet / kernel Inception distance (fid.py, kid.py)
     truncation_sweep(G, psis, metrics, ...)         any presets over a psi grid (truncation.py)
+    evaluate(G_or_path, presets, ...)               named presets (presets.py) -> one table (evaluate.py)
 
-Named presets (ppl_wend, ls, fid50k_full, ...) live in the registry (registry.py); each metric
-module registers its own. Every metric runs its sample blocks through runner.py: sharded over the
-processes of a torchrun job with results identical to one process, and resumable from a state
-directory (`state_dir=`, CLI `--state`).
+Every metric takes its protocol settings as keywords and the shared run settings as one RunOptions
+(options.py; or as keywords, which build it). Pure cores work on explicit samples: ppl_distances,
+separability_from_predictions, frechet_distance, kernel_distance. Every metric runs its sample
+blocks through runner.py: sharded over the processes of a torchrun job with results identical to one
+process, and resumable from a state directory (`state_dir=`, CLI `--state`).
 """
 
-from .fid import FeatureStats, ReferenceStats, fid, frechet_distance, kernel_distance, kid, reference_stats
+from .evaluate import evaluate
+from .fid import fid
+from .frechet import frechet_distance
+from .kid import kernel_distance, kid
+from .moments import FeatureStats
+from .options import RunOptions
 from .ppl import crop_box, downsample_factor, lerp, ppl, ppl_distances, slerp
-from .registry import get_preset, list_presets, presets_table, register_preset, run_preset
+from .presets import PRESETS, Preset, get_preset, list_presets, presets_table, run_preset
+from .reference import ReferenceStats, reference_stats
 from .separability import conditional_entropy, separability, separability_from_predictions
 from .stats import bootstrap_ci, percentile_filter
+from .tables import COLUMNS, make_table, read_table, write_table
 from .truncation import plot_truncation, truncation_sweep
 
 __all__ = [
-    "FeatureStats", "ReferenceStats", "bootstrap_ci", "conditional_entropy", "crop_box", "downsample_factor",
-    "fid", "frechet_distance", "get_preset", "kernel_distance", "kid", "lerp", "list_presets", "percentile_filter",
-    "plot_truncation", "ppl", "ppl_distances", "presets_table", "reference_stats", "register_preset", "run_preset",
-    "separability", "separability_from_predictions", "slerp", "truncation_sweep",
+    "COLUMNS", "PRESETS", "FeatureStats", "Preset", "ReferenceStats", "RunOptions", "bootstrap_ci",
+    "conditional_entropy", "crop_box", "downsample_factor", "evaluate", "fid", "frechet_distance", "get_preset",
+    "kernel_distance", "kid", "lerp", "list_presets", "make_table", "percentile_filter", "plot_truncation", "ppl",
+    "ppl_distances", "presets_table", "read_table", "reference_stats", "run_preset", "separability",
+    "separability_from_predictions", "slerp", "truncation_sweep", "write_table",
 ]

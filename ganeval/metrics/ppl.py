@@ -1,7 +1,7 @@
 """Perceptual path length (PPL), Karras et al., "A Style-Based Generator Architecture for GANs", CVPR 2019, §4.2.
 
 Matches NVlabs/stylegan `metrics/perceptual_path_length.py` (and its ports in stylegan2 and
-stylegan2-ada-pytorch). Protocol, constant by constant (specs/metrics.md §1):
+stylegan2-ada-pytorch). Protocol, constant by constant (docs/metrics.md, "Perceptual path length"):
 
 * pairs z0, z1 ~ N(0, I); t ~ U(0, 1) ('full') or t = 0 exactly ('end'); epsilon = 1e-4;
 * Z: slerp between the unit-normalised z0, z1 at t and t + eps (outputs re-normalised), then mapping;
@@ -15,23 +15,26 @@ stylegan2-ada-pytorch). Protocol, constant by constant (specs/metrics.md §1):
   (stylegan2-ada-pytorch / stylegan3); they differ only for cropped models above 256 px;
 * distance = LPIPS-VGG16 (Zhang v0.1) / eps^2; keep values in [P1 'lower', P99 'higher'] and average.
 
-Presets: ppl_{z,w}{full,end} crop, 100,000 samples (StyleGAN); ppl2_wend no crop, 50,000 (StyleGAN2).
+Presets (presets.py): ppl_{z,w}{full,end} crop, 100,000 samples (StyleGAN); ppl2_wend no crop, 50,000
+(StyleGAN2); ppl2_wend_synth, ppl2_wend's protocol with the bundled 'synth-lpips' distance. Distances come
+from the registry of ganeval.features; a distance other than LPIPS-VGG16 adds its short name to the
+metric's name ('ppl2_wend_synth').
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from functools import partial
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError, MetricError
+from ..features.registry import REGISTRY, resolve_distance
+from ..images import box_downsample
 from . import sampling as streams
-from .common import Timer, make_table, prepare_generator
-from .registry import register_preset
+from .common import Timer, prepare_generator
+from .options import RunOptions
 from .runner import run_chunks
 from .stats import bootstrap_replicates, percentile_filter, percentile_interval
+from .tables import make_table
 
 SPACES = ("z", "w")
 SAMPLINGS = ("full", "end")
@@ -91,19 +94,11 @@ def downsample_factor(size: int, img_resolution: int, rule: str = "tf", target: 
     return max(base // target, 1)
 
 
-def box_downsample(img: torch.Tensor, factor: int) -> torch.Tensor:
-    """Average over factor x factor blocks (NVIDIA's reshape-mean box filter)."""
-    if factor <= 1:
-        return img
-    n, c, h, w = img.shape
-    return img.reshape(n, c, h // factor, factor, w // factor, factor).mean(dim=(3, 5))
-
-
 def distance_input(img: torch.Tensor, crop: bool, resize_rule: str, img_resolution: int) -> torch.Tensor:
     """What the distance sees: crop, then box-downsample by the rule's factor."""
     if crop:
         img = face_crop(img)
-    return box_downsample(img, downsample_factor(img.shape[2], img_resolution, resize_rule))
+    return box_downsample(img, img.shape[2] // downsample_factor(img.shape[2], img_resolution, resize_rule))
 
 
 def distance_resolution(img_resolution: int, crop: bool, resize_rule: str) -> int:
@@ -112,50 +107,16 @@ def distance_resolution(img_resolution: int, crop: bool, resize_rule: str) -> in
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Distances: a registered name or any callable (img0, img1) -> [N], images float in [-1, 1].
-
-def _mse(img0: torch.Tensor, img1: torch.Tensor) -> torch.Tensor:
-    return (img0 - img1).square().flatten(1).mean(dim=1)
-
-
-def _lpips_vgg16(device):
-    from ..features.lpips import load_lpips_vgg16
-
-    return load_lpips_vgg16(device)
-
-
-def _synth_lpips(device):
-    try:
-        from ..features.synth import synth_lpips  # written separately; imported only when asked for
-    except ImportError as e:
-        raise ConfigError(f"distance 'synth-lpips' needs ganeval.features.synth ({e})") from None
-    return synth_lpips(device)
-
-
-DISTANCES: dict[str, Callable] = {
-    "lpips-vgg16": _lpips_vgg16,          # NVIDIA's distance (needs vgg16-397923af.pth)
-    "synth-lpips": _synth_lpips,          # the synthetic benchmark's LPIPS-like distance (bundled, offline)
-    "mse": lambda device: _mse,           # pixel mean squared error; for tests and quick looks
-}
-# A preset named after NVIDIA's metric keeps its name only with NVIDIA's distance; others get a suffix.
-DISTANCE_SUFFIX = {"lpips-vgg16": "", "synth-lpips": "_synth", "mse": "_mse"}
-
-
-def register_distance(name: str, factory: Callable) -> None:
-    """factory(device) -> callable (img0, img1) -> per-pair distances."""
-    DISTANCES[name] = factory
-
-
-def resolve_distance(distance, device) -> tuple[Callable, str]:
-    if callable(distance):
-        return distance, getattr(distance, "name", getattr(distance, "__name__", type(distance).__name__))
-    if distance not in DISTANCES:
-        raise ConfigError(f"unknown PPL distance '{distance}' (known: {', '.join(DISTANCES)})")
-    return DISTANCES[distance](device), distance
-
-
-# ---------------------------------------------------------------------------------------------------------
 # The metric.
+
+def distance_suffix(dist_name: str) -> str:
+    """'' for LPIPS-VGG16 (NVIDIA's distance keeps NVIDIA's name), '_synth' for synth-lpips, '_mse', ...; a
+    callable that is not registered gets its name."""
+    if dist_name in REGISTRY and REGISTRY[dist_name].kind == "distance":
+        short = REGISTRY[dist_name].short
+        return "" if short is None else f"_{short}"
+    return "_" + str(dist_name).replace("-", "_")
+
 
 def _check(G, space: str, sampling_: str) -> None:
     if space not in SPACES:
@@ -202,23 +163,26 @@ def ppl_distances(G, z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor, space:
 
 
 def ppl(G, space: str = "w", sampling: str = "end", epsilon: float = 1e-4, num_samples: int = 50_000,
-        crop: bool = False, distance="lpips-vgg16", resize_rule: str = "tf", batch_size: int = 16, seed: int = 0,
-        device=None, truncation_psi: float = 1.0, truncation_cutoff: int | None = None, bootstrap: int = 1000,
-        progress: bool | None = None, name: str | None = None, return_distances: bool = False, state_dir=None):
+        crop: bool = False, distance="lpips-vgg16", resize_rule: str = "tf", *, name: str | None = None,
+        return_distances: bool = False, opts: RunOptions | None = None, **run):
     """Perceptual path length of G; one row (see the module docstring for the protocol).
 
     Sample i uses z0_i, z1_i, t_i from streams seeded by (seed, i // 16) and the noise of block i // 16,
-    so the value does not depend on `batch_size` (pairs per call, at most one block of 16) nor on the
-    number of processes under torchrun (blocks are shared out, distances gathered in block order).
-    `state_dir`: keep finished blocks there and resume from them (ganeval.metrics.runner).
-    Interval: percentile bootstrap (`bootstrap` replicates) of the mean over the kept distances.
+    so the value does not depend on the batch size (pairs per call, default and at most one block of 16)
+    nor on the number of processes under torchrun (blocks are shared out, distances gathered in block
+    order). `opts` / `run`: the run settings (RunOptions); `state_dir` keeps finished blocks and a rerun
+    resumes from them (runner.py). Interval: percentile bootstrap (`bootstrap` replicates, default 1000)
+    of the mean over the kept distances. `return_distances`: also return every pair's distance.
     """
+    o = RunOptions.make(opts, **run)
+    seed, bootstrap = o.seed, o.replicates(1000)
+    truncation_psi, truncation_cutoff = o.truncation_psi, o.truncation_cutoff
     _check(G, space, sampling)
     if num_samples < 2:
         raise ConfigError("PPL needs at least 2 samples")
-    G, device = prepare_generator(G, device)
+    G, device = prepare_generator(G, o.device)
     dist_fn, dist_name = resolve_distance(distance, device)
-    batch = max(1, min(int(batch_size), streams.BLOCK_SIZE))
+    batch = min(o.batch(streams.BLOCK_SIZE), streams.BLOCK_SIZE)
 
     def compute(blocks, tick) -> dict:
         out = []
@@ -242,14 +206,14 @@ def ppl(G, space: str = "w", sampling: str = "end", epsilon: float = 1e-4, num_s
                     truncation_cutoff=truncation_cutoff, bootstrap=bootstrap, device=device.type)
     with Timer() as timer:
         chunks = run_chunks("ppl", num_samples, compute, settings=settings, modules=dict(generator=G),
-                            state_dir=state_dir, progress=progress, desc=f"ppl {space}{sampling}", unit="pair")
+                            state_dir=o.state_dir, progress=o.progress, desc=f"ppl {space}{sampling}", unit="pair")
         all_d = np.concatenate([payload["distances"] for _, payload in chunks]).astype(np.float64)
         kept = percentile_filter(all_d, 1, 99)
         value = float(kept.mean())
         reps = bootstrap_replicates(kept, np.mean, bootstrap, seed=streams.block_seed(seed, "ppl/bootstrap", 0))
         ci = percentile_interval(reps) if bootstrap > 0 else (float("nan"), float("nan"))
     label = name or (f"ppl_{space}{sampling}" if crop else f"ppl2_{space}{sampling}")
-    suffix = DISTANCE_SUFFIX.get(dist_name, "_" + str(dist_name).replace("-", "_"))
+    suffix = distance_suffix(dist_name)
     if suffix and not label.endswith(suffix):
         label += suffix
     row = dict(
@@ -262,16 +226,3 @@ def ppl(G, space: str = "w", sampling: str = "end", epsilon: float = 1e-4, num_s
     )
     df = make_table(G, [row])
     return (df, all_d) if return_distances else df
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Presets (specs/metrics.md §1.1).
-
-register_preset("ppl_zfull", partial(ppl, space="z", sampling="full", crop=True, num_samples=100_000))
-register_preset("ppl_wfull", partial(ppl, space="w", sampling="full", crop=True, num_samples=100_000))
-register_preset("ppl_zend", partial(ppl, space="z", sampling="end", crop=True, num_samples=100_000))
-register_preset("ppl_wend", partial(ppl, space="w", sampling="end", crop=True, num_samples=100_000))
-register_preset("ppl2_wend", partial(ppl, space="w", sampling="end", crop=False, num_samples=50_000))
-# The embedded default: ppl2_wend's protocol with the bundled synthetic-benchmark distance (no external weights).
-register_preset("ppl2_wend_synth", partial(ppl, space="w", sampling="end", crop=False, num_samples=50_000,
-                                           distance="synth-lpips"))

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import __version__, dist
+from .. import dist
+from .._version import __version__
 from ..errors import ConfigError, GanevalError
 from ..utils import atomic_write
 from . import sampling as streams

@@ -1,7 +1,7 @@
 """Linear separability (LS), Karras et al., "A Style-Based Generator Architecture for GANs", CVPR 2019, §4.2.
 
 Matches NVlabs/stylegan `metrics/linear_separability.py` (TF; never ported to the PyTorch
-StyleGAN repositories). Protocol (specs/metrics.md §2):
+StyleGAN repositories). Protocol (docs/metrics.md, "Linear separability"):
 
 * 200,000 samples z ~ N(0, I), no truncation, per-sample random noise; images box-downsampled to
   the classifiers' resolution (256 for NVIDIA's), float, neither clipped nor quantised;
@@ -26,21 +26,25 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
+from joblib import Parallel, delayed
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.svm import LinearSVC
 
 from .. import dist
-from ..attributes import resolve_attrs
+from ..data.attributes import resolve_attrs
 from ..errors import ConfigError, MetricError
-from ..images import box_downsample
+from ..features.attributes import load_classifiers
+from ..images import box_downsample, to_rgb
 from . import sampling as streams
-from .common import Timer, make_table, prepare_generator
-from .registry import register_preset
+from .common import Timer, prepare_generator
+from .options import RunOptions
 from .runner import run_chunks
 from .stats import percentile_interval
+from .tables import make_table
 
 SVM_MAX_ITER = 1000  # sklearn's default, then and now
 
@@ -81,9 +85,6 @@ def confidence_and_labels(logits) -> tuple[np.ndarray, np.ndarray]:
 
 def fit_svm(X: np.ndarray, y: np.ndarray, random_state: int | None = None) -> dict:
     """LinearSVC (2019 defaults, dual=True) fitted and evaluated on (X, y); reference fallback on failure."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
-
     t0 = time.perf_counter()
     try:
         svm = LinearSVC(penalty="l2", loss="squared_hinge", dual=True, tol=1e-4, C=1.0, multi_class="ovr",
@@ -133,7 +134,6 @@ def _fit_all(tasks: list[tuple], n_jobs: int | None) -> list[dict]:
         work = sum(len(rows) * X.shape[1] for X, rows, _, _ in mine)
         if jobs == 1 or len(mine) <= 1 or work < SERIAL_WORK:
             return [_fit_rows(*t) for t in mine]
-        from joblib import Parallel, delayed
 
         return Parallel(n_jobs=jobs, prefer="processes")(delayed(_fit_rows)(*t) for t in mine)
 
@@ -236,16 +236,10 @@ def separability_from_predictions(z, w, logits, attr_names: list[str], num_keep:
 # ---------------------------------------------------------------------------------------------------------
 # The metric on a generator.
 
-def _load_classifiers(classifiers, device):
-    if isinstance(classifiers, torch.nn.Module):
-        clf = classifiers
-    else:
-        try:
-            from ..features.attributes import load_classifiers  # written separately; imported only when needed
-        except ImportError as e:
-            raise ConfigError(f"loading classifiers by name needs ganeval.features.attributes ({e})") from None
-
-        clf = load_classifiers(classifiers)
+def load_judge(classifiers, device) -> torch.nn.Module:
+    """Attribute classifiers as a module on `device` (eval, no gradients): a module as given, or a bundled
+    name, a file or 'nvidia-celebahq[:DIR]' (ganeval.features.attributes.load_classifiers)."""
+    clf = classifiers if isinstance(classifiers, torch.nn.Module) else load_classifiers(classifiers)
     for attr in ("attr_names", "resolution"):
         if not hasattr(clf, attr):
             raise ConfigError(f"attribute classifiers must have `.{attr}`")
@@ -253,21 +247,23 @@ def _load_classifiers(classifiers, device):
 
 
 def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_samples: int = 200_000,
-                 num_keep: int | None = None, seed: int = 0, batch_size: int = 16, device=None,
-                 n_jobs: int | None = None, spaces=None, truncation_psi: float = 1.0,
-                 truncation_cutoff: int | None = None, bootstrap: int = 200, progress: bool | None = None,
-                 name: str | None = None, state_dir=None) -> pd.DataFrame:
+                 num_keep: int | None = None, spaces=None, n_jobs: int | None = None, *, name: str | None = None,
+                 opts: RunOptions | None = None, **run) -> pd.DataFrame:
     """Linear separability of G's Z and W spaces (rows: see `separability_from_predictions`).
 
     `classifiers`: an nn.Module mapping float images in [-1, 1] at `.resolution` to logits [N, A]
     (NVIDIA order) with `.attr_names`, or a name/path for `ganeval.features.attributes.load_classifiers`.
     `num_keep` defaults to half of `num_samples` (100k of 200k). `n_jobs`: concurrent SVM fits per process
     (joblib worker processes; default min(8, cores), -1 = all cores). The generator runs per block of 16
-    samples with noise seeded by (seed, block), so neither `batch_size` (classifier batch) nor the number
-    of torchrun processes (blocks and SVM fits are shared out, results gathered in order) changes the
-    result. `state_dir`: keep finished blocks (latents + logits) there and resume from them.
-    A generator without W (PGGAN, mapping depth 0) gets Z rows only.
+    samples with noise seeded by (seed, block), so neither the batch size (classifier batch, default 16)
+    nor the number of torchrun processes (blocks and SVM fits are shared out, results gathered in order)
+    changes the result. `opts` / `run`: the run settings (RunOptions; bootstrap defaults to 200; `state_dir`
+    keeps finished blocks (latents + logits) and a rerun resumes from them). A generator without W
+    (PGGAN, mapping depth 0) gets Z rows only.
     """
+    o = RunOptions.make(opts, **run)
+    seed, batch_size, bootstrap = o.seed, o.batch(16), o.replicates(200)
+    truncation_psi, truncation_cutoff = o.truncation_psi, o.truncation_cutoff
     name = name or "ls"
     num_keep = num_samples // 2 if num_keep is None else int(num_keep)
     if spaces is None:
@@ -277,8 +273,8 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
         raise MetricError(f"linear separability in W needs a mapping network; this {G.arch} generator has none")
     if num_samples < 2:
         raise ConfigError("linear separability needs at least 2 samples")
-    G, device = prepare_generator(G, device)
-    clf = _load_classifiers(classifiers, device)
+    G, device = prepare_generator(G, o.device)
+    clf = load_judge(classifiers, device)
     attr_idx = resolve_attrs(attrs, list(clf.attr_names))
     attr_names = [clf.attr_names[i] for i in attr_idx]
     res = int(clf.resolution)
@@ -301,8 +297,7 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
             w = G.mapping(z.to(device), truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
             with streams.seeded_global_rng(seed, "gen/noise", b, device):
                 img = G.synthesis(w, noise_mode="random").float()
-            if img.shape[1] == 1:
-                img = img.repeat(1, 3, 1, 1)
+            img = to_rgb(img)
             if resize == "box":
                 img = box_downsample(img, res)
             elif resize != "none":
@@ -323,8 +318,8 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
     with Timer() as timer, torch.no_grad():
         zs, ws, logits = [], [], []
         for _, payload in run_chunks("ls", num_samples, compute, settings=settings,
-                                     modules=dict(generator=G, classifiers=clf), state_dir=state_dir,
-                                     progress=progress, desc="ls"):
+                                     modules=dict(generator=G, classifiers=clf), state_dir=o.state_dir,
+                                     progress=o.progress, desc="ls"):
             zs.append(payload["z"])
             ws.append(payload["w"])
             logits.append(payload["logits"])
@@ -338,6 +333,3 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
                   else getattr(clf, "name", type(clf).__name__), time_s=timer.elapsed,
                   classifier_resolution=res, classifier_resize=resize)
     return make_table(G, df.to_dict("records"), **common)
-
-
-register_preset("ls", partial(separability, num_samples=200_000))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy.stats import norm
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 
@@ -68,6 +69,4 @@ def bootstrap_ci(values, statistic: Callable[[np.ndarray], float] = np.mean, num
 
 
 def _normal_quantile(p: float) -> float:
-    from scipy.stats import norm
-
     return float(norm.ppf(p))

@@ -10,13 +10,15 @@ the curve's wiggles are not sampling noise between points. Reference statistics 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ..errors import ConfigError
-from ..utils import parse_float_range
-from .registry import parse_presets, run_preset
-from .runner import sub_state
+from ..utils import atomic_write, parse_float_range
+from .options import RunOptions
+from .presets import get_preset, parse_presets, route_options, run_preset, with_state
 
 
 def parse_psis(spec) -> list[float]:
@@ -27,43 +29,39 @@ def parse_psis(spec) -> list[float]:
     return psis
 
 
-def truncation_sweep(G, psis, metrics=("fid50k_full",), truncation_cutoff: int | None = None,
-                     num_samples: int | None = None, progress: bool | None = None, state_dir=None,
-                     **options) -> pd.DataFrame:
+def truncation_sweep(G, psis, metrics=("fid50k_full",), num_samples: int | None = None, *, reference=None,
+                     classifiers=None, opts: RunOptions | None = None, **options) -> pd.DataFrame:
     """One table: every preset in `metrics` at every psi in `psis` (rows keep `psi` and `truncation_cutoff`).
 
-    `options` are the shared options of `ganeval.evaluate` (reference, classifiers, device, batch_size,
-    seed, ...). Presets that forbid truncation by protocol (all NVIDIA ones use psi = 1) are still
-    run as asked: the `psi` column says what was done. `state_dir`: resumable runs, one subfolder
-    per psi and preset (state_dir/psi0.5/fid50k_full/).
+    `reference`, `classifiers`, `opts` and `options` are those of `ganeval.evaluate` (the psi of `opts`
+    is replaced by each psi of the grid; `truncation_cutoff` applies to all). Presets that forbid
+    truncation by protocol (all NVIDIA ones use psi = 1) are still run as asked: the `psi` column says
+    what was done. `state_dir`: resumable runs, one subfolder per psi and preset
+    (state_dir/psi0.5/fid50k_full/).
     """
     psis = parse_psis(psis)
     names = parse_presets(metrics)
+    run, per_preset = route_options([get_preset(n) for n in names], options)
+    o = RunOptions.make(opts, **run)
     frames = []
     for psi in psis:
         for name in names:
-            frames.append(run_preset(name, G, num_samples=num_samples, truncation_psi=psi,
-                                     truncation_cutoff=truncation_cutoff, progress=progress,
-                                     state_dir=sub_state(state_dir, f"psi{psi:g}", name), **options))
+            frames.append(run_preset(name, G, num_samples=num_samples, reference=reference, classifiers=classifiers,
+                                     opts=replace(with_state(o, f"psi{psi:g}", name), truncation_psi=psi),
+                                     **per_preset[name]))
     return pd.concat(frames, ignore_index=True)
 
 
 def plot_truncation(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """Metric vs psi with 95% intervals, one panel per metric (LS: the 'ALL' rows), saved atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..utils import atomic_write
-
     d = df
     if "attr" in d.columns:
         d = d[d["attr"].isna() | (d["attr"] == "ALL")]
     groups = list(d.groupby(["metric", d["space"].fillna("")], sort=False))
     if not groups:
         raise ConfigError("nothing to plot")
-    fig, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3.2), squeeze=False)
+    fig = Figure(figsize=(4 * len(groups), 3.2))   # no pyplot: the figure is written, never shown
+    axes = fig.subplots(1, len(groups), squeeze=False)
     for ax, ((metric, space), g) in zip(axes[0], groups):
         g = g.sort_values("psi")
         yerr = [(g["value"] - g["ci_low"]).clip(lower=0).fillna(0), (g["ci_high"] - g["value"]).clip(lower=0).fillna(0)]
@@ -75,4 +73,3 @@ def plot_truncation(df: pd.DataFrame, path: str | os.PathLike) -> None:
     suffix = os.path.splitext(str(path))[1] or ".png"
     with atomic_write(path, suffix=suffix) as tmp:
         fig.savefig(tmp, format=suffix.lstrip("."), dpi=120)
-    plt.close(fig)

@@ -1,4 +1,4 @@
-"""The Generator protocol every architecture implements (NVlabs naming, see DESIGN.md).
+"""The Generator protocol every architecture implements (NVlabs naming, as stylegan2-ada-pytorch networks.py).
 
     G.mapping(z, truncation_psi=1, truncation_cutoff=None) -> ws [N, num_ws, w_dim]
     G.synthesis(ws, noise_mode='random'|'const'|'none')    -> img [N, C, H, W], nominal [-1, 1]
@@ -74,6 +74,13 @@ class Generator(nn.Module):
 
     def copy(self) -> Generator:
         return copy.deepcopy(self)
+
+
+def config_of(args: dict, drop: tuple[str, ...] = ()) -> dict:
+    """A network's constructor arguments as the config its checkpoint stores (tuples as lists). Call it as
+    `config_of(locals())` on the first line of __init__, before any other local exists."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in args.items()
+            if k not in ("self", "__class__", *drop)}
 
 
 def check_noise_mode(noise_mode: str) -> None:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Generator, check_noise_mode
+from .base import Generator, check_noise_mode, config_of
 from .mapping import MappingNetwork
 from .ops import (
     Conv2dLayer,
@@ -132,12 +132,11 @@ class PGGANGenerator(Generator):
     def __init__(self, img_resolution: int = 1024, z_dim: int = 512, img_channels: int = 3,
                  channel_base: int = 16384, channel_max: int = 512, use_pixel_norm: bool = True,
                  w_avg_beta: float = 0.995, mapping_depth: int = 0):
+        config = config_of(locals(), drop=("mapping_depth",))
         if mapping_depth != 0:
             raise ValueError("PGGAN has no mapping network (mapping_depth must be 0)")
         super().__init__(z_dim, z_dim, img_resolution, img_channels, mapping_depth=0)
-        self.config = dict(img_resolution=img_resolution, z_dim=z_dim, img_channels=img_channels,
-                           channel_base=channel_base, channel_max=channel_max, use_pixel_norm=use_pixel_norm,
-                           w_avg_beta=w_avg_beta)
+        self.config = config
         self.synthesis = PGGANSynthesis(z_dim, img_resolution, img_channels, channel_base, channel_max,
                                         use_pixel_norm=use_pixel_norm)
         # "Mapping" of depth 0: W is the normalised Z, broadcast to the single input layer.
@@ -153,13 +152,11 @@ class ProgressiveDiscriminator(ProgressiveMixin, nn.Module):
     def __init__(self, img_resolution: int = 1024, img_channels: int = 3, channel_base: int = 16384,
                  channel_max: int = 512, mbstd_group_size: int | None = 4, mbstd_num_channels: int = 1,
                  blur_filter=None):
+        config = config_of(locals())
         super().__init__()
         self.img_resolution, self.img_channels = img_resolution, img_channels
         self.max_lod = log2_int(img_resolution) - 2
-        self.config = dict(img_resolution=img_resolution, img_channels=img_channels, channel_base=channel_base,
-                           channel_max=channel_max, mbstd_group_size=mbstd_group_size,
-                           mbstd_num_channels=mbstd_num_channels,
-                           blur_filter=list(blur_filter) if blur_filter is not None else None)
+        self.config = config
         self.block_resolutions = [2 ** i for i in range(log2_int(img_resolution), 2, -1)]
         ch = {res: channels_for(res, channel_base, channel_max) for res in self.block_resolutions + [4]}
         if blur_filter is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Generator, check_noise_mode
+from .base import Generator, check_noise_mode, config_of
 from .mapping import MappingNetwork
 from .ops import Conv2dLayer, FullyConnectedLayer, bias_act, channels_for, filter2d, log2_int, setup_filter
 from .pggan import ProgressiveDiscriminator, ProgressiveMixin, upscale2d
@@ -101,12 +101,9 @@ class StyleGANGenerator(Generator):
                  img_channels: int = 3, channel_base: int = 16384, channel_max: int = 512, use_noise: bool = True,
                  blur_filter=(1, 2, 1), use_instance_norm: bool = True, mapping_lr_multiplier: float = 0.01,
                  w_avg_beta: float = 0.995, mapping_layer_features: int | None = None):
+        config = config_of(locals())
         super().__init__(z_dim, w_dim, img_resolution, img_channels, mapping_depth)
-        self.config = dict(img_resolution=img_resolution, z_dim=z_dim, w_dim=w_dim, mapping_depth=mapping_depth,
-                           img_channels=img_channels, channel_base=channel_base, channel_max=channel_max,
-                           use_noise=use_noise, blur_filter=list(blur_filter) if blur_filter else None,
-                           use_instance_norm=use_instance_norm, mapping_lr_multiplier=mapping_lr_multiplier,
-                           w_avg_beta=w_avg_beta, mapping_layer_features=mapping_layer_features)
+        self.config = config
         self.synthesis = StyleGANSynthesis(w_dim, img_resolution, img_channels, channel_base, channel_max,
                                            use_noise=use_noise, blur_filter=blur_filter,
                                            use_instance_norm=use_instance_norm)

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import nn
 
-from .base import Generator, check_noise_mode
+from .base import Generator, check_noise_mode, config_of
 from .mapping import MappingNetwork
 from .ops import (
     Conv2dLayer,
@@ -166,15 +166,11 @@ class StyleGAN2Generator(Generator):
                  architecture: str = "skip", resample_filter=(1, 3, 3, 1), conv_clamp: float | None = None,
                  use_noise: bool = True, mapping_lr_multiplier: float = 0.01, w_avg_beta: float = 0.995,
                  mapping_layer_features: int | None = None):
+        config = config_of(locals())
         super().__init__(z_dim, w_dim, img_resolution, img_channels, mapping_depth)
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got '{architecture}'")
-        self.config = dict(img_resolution=img_resolution, z_dim=z_dim, w_dim=w_dim, mapping_depth=mapping_depth,
-                           img_channels=img_channels, channel_base=channel_base, channel_max=channel_max,
-                           architecture=architecture, resample_filter=list(resample_filter),
-                           conv_clamp=conv_clamp, use_noise=use_noise,
-                           mapping_lr_multiplier=mapping_lr_multiplier, w_avg_beta=w_avg_beta,
-                           mapping_layer_features=mapping_layer_features)
+        self.config = config
         self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, channel_base=channel_base,
                                           channel_max=channel_max, architecture=architecture,
                                           resample_filter=resample_filter, conv_clamp=conv_clamp,
@@ -247,14 +243,12 @@ class StyleGAN2Discriminator(nn.Module):
     def __init__(self, img_resolution: int = 1024, img_channels: int = 3, architecture: str = "resnet",
                  channel_base: int = 32768, channel_max: int = 512, conv_clamp: float | None = None,
                  resample_filter=(1, 3, 3, 1), mbstd_group_size: int | None = 4, mbstd_num_channels: int = 1):
+        config = config_of(locals())
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture must be one of {ARCHITECTURES}, got '{architecture}'")
         self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.config = dict(img_resolution=img_resolution, img_channels=img_channels, architecture=architecture,
-                           channel_base=channel_base, channel_max=channel_max, conv_clamp=conv_clamp,
-                           resample_filter=list(resample_filter), mbstd_group_size=mbstd_group_size,
-                           mbstd_num_channels=mbstd_num_channels)
+        self.config = config
         self.block_resolutions = [2 ** i for i in range(log2_int(img_resolution), 2, -1)]
         ch = {res: channels_for(res, channel_base, channel_max) for res in self.block_resolutions + [4]}
         for res in self.block_resolutions:

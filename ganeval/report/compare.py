@@ -11,18 +11,28 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+from threadpoolctl import threadpool_limits
 
-from .. import __version__
+from .._version import __version__
+from ..checkpoints import load_checkpoint
 from ..errors import ConfigError, GanevalError
-from ..utils import atomic_write, cache_dir, sha256_file
+from ..metrics.presets import get_preset, parse_presets, preset_reference_stats, route_options, run_preset
+from ..metrics.truncation import parse_psis
+from ..utils import atomic_write, cache_dir, resolve_device, sha256_file
+from .html import write_report
+from .sections import sections
+from .tables import wide_table
 
 PPL_PREFIXES = ("ppl",)
 # Options that do not change a number (progress bars, SVM fits in parallel): not part of the cache key.
@@ -37,7 +47,7 @@ class ReportResult:
     files: dict[str, Path] = field(default_factory=dict)
     distances: dict = field(default_factory=dict)
     truncation: pd.DataFrame | None = None
-    control: dict = field(default_factory=dict)   # label -> GAN-Control section (checkpoints with encoders)
+    sections: dict = field(default_factory=dict)  # section name -> {label: its table and images} (sections.py)
 
 
 def _label(ckpt, G, given: str | None) -> str:
@@ -56,8 +66,6 @@ def _cache_key(ckpt_hash: str, preset: str, options: dict) -> str:
 
 def _cached_run(ckpt_hash: str | None, preset: str, G, options: dict, use_cache: bool):
     """-> (rows DataFrame, distances or None); from the cache when the protocol matches."""
-    from ..metrics.registry import get_preset, run_preset
-
     is_ppl = preset.startswith(PPL_PREFIXES) and "return_distances" in get_preset(preset).accepts()
     key = _cache_key(ckpt_hash, preset, options) if (use_cache and ckpt_hash) else None
     root = cache_dir() / "compare"
@@ -117,77 +125,6 @@ def _failure_row(label: str, metric: str, message: str, **extra) -> dict:
                 note=f"n/a: {message}", **extra)
 
 
-def summary_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The headline rows (per-attribute LS rows dropped) with a `column` name: metric, or metric_space for LS."""
-    df = table.copy()
-    if "attr" in df.columns:
-        df = df[df["attr"].isna() | (df["attr"] == "ALL")]
-    def column(r):
-        if r["metric"].startswith("ls") and isinstance(r.get("space"), str) and r.get("attr") == "ALL":
-            return f"{r['metric']}_{r['space']}"
-        return r["metric"]
-    df["column"] = df.apply(column, axis=1) if len(df) else []
-    return df
-
-
-def _fmt(v: float) -> str:
-    if not np.isfinite(v):
-        return "nan"
-    a = abs(v)
-    return f"{v:.3g}" if a < 1 else f"{v:.4g}" if a < 1e4 else f"{v:.3e}"
-
-
-def wide_table(table: pd.DataFrame, presets: list[str] | None = None) -> pd.DataFrame:
-    """One row per checkpoint (in input order), one column per headline number: 'value [lo, hi]' or the note.
-
-    A failed run has no metric name of its own (PPL in W of PGGAN: no 'ppl_wend_synth' row), so its
-    note goes under every column that the same preset fills for the other checkpoints. Columns follow
-    the order of `presets` (default: first appearance).
-    """
-    s = summary_rows(table)
-    failed = s["note"].astype(str).str.startswith("n/a") if "note" in s.columns else pd.Series(False, index=s.index)
-    columns_of: dict[str, list[str]] = {}
-    if "preset" in s.columns:
-        for p, c in zip(s.loc[~failed, "preset"], s.loc[~failed, "column"]):
-            columns_of.setdefault(p, [])
-            if c not in columns_of[p]:
-                columns_of[p].append(c)
-    labels = list(dict.fromkeys(table["label"]))
-    cols = list(dict.fromkeys(s["column"][~failed]))
-    cols += [c for c in dict.fromkeys(s["column"][failed]) if not any(c in v for v in columns_of.values())
-             and c not in cols and c not in columns_of]
-    if presets and "preset" in s.columns:
-        rank = {c: presets.index(p) for p, cs in columns_of.items() if p in presets for c in cs}
-        cols = sorted(cols, key=lambda c: rank.get(c, presets.index(c) if c in presets else len(presets)))
-    wide = pd.DataFrame(index=pd.Index(labels, name="checkpoint"), columns=cols, dtype=object)
-    for (_, r), bad in zip(s.iterrows(), failed):
-        if bad:
-            for c in columns_of.get(r.get("preset"), [r["column"]]):
-                wide.loc[r["label"], c] = _short_note(r["note"])
-        elif np.isfinite(r.get("ci_low", np.nan)) and np.isfinite(r.get("ci_high", np.nan)):
-            wide.loc[r["label"], r["column"]] = f"{_fmt(r['value'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
-        else:
-            wide.loc[r["label"], r["column"]] = _fmt(r["value"])
-    # W-space numbers of a model without W (LS returns Z rows only there): say so instead of a blank.
-    if {"space", "mapping_depth"} <= set(s.columns):
-        w_cols = set(s.loc[~failed & (s["space"] == "w"), "column"])
-        no_w = set(s.loc[s["mapping_depth"] == 0, "label"])
-        for label in no_w & set(wide.index):
-            for c in w_cols & set(wide.columns):
-                if not isinstance(wide.loc[label, c], str):
-                    wide.loc[label, c] = "n/a: no W space"
-    return wide.fillna("")
-
-
-def _short_note(note: str) -> str:
-    """The wide table's cell for a failed run; the tidy table keeps the whole message."""
-    if "no W space" in note:
-        return "n/a: no W space"
-    if note.startswith("n/a: cannot load"):
-        return "n/a: cannot load checkpoint"
-    return note if len(note) <= 60 else note[:57] + "..."
-
-
 @dataclass
 class _Entry:
     """One checkpoint of the report: loaded (G, hash, label) or a load failure (error)."""
@@ -199,10 +136,6 @@ class _Entry:
 
 
 def _load_entry(ckpt, given: str | None, device) -> _Entry:
-    import torch
-
-    from ..checkpoints import load_checkpoint
-
     try:
         if isinstance(ckpt, torch.nn.Module):
             G, ckpt_hash, meta = ckpt.to(device).eval(), None, {}
@@ -235,9 +168,6 @@ _WORKER_LIMITS: list = []
 
 
 def _worker_init(threads: int) -> None:
-    import torch
-    from threadpoolctl import threadpool_limits
-
     torch.set_num_threads(threads)
     # BLAS (numpy/scipy: FD's matrix roots, SVMs) too, or two processes' threads fight over the cores.
     _WORKER_LIMITS.append(threadpool_limits(threads))
@@ -255,8 +185,6 @@ def _worker_unit(ckpt, device, preset: str, options: dict, cache: bool):
 
 def _warm_reference_stats(presets, entries, options, device, progress) -> None:
     """Compute (and cache) the reference statistics once, before worker processes would each compute them."""
-    from ..metrics.fid import preset_reference_stats
-
     G = next((e.G for e in entries if e.G is not None), None)
     if options.get("reference") is None or G is None:
         return
@@ -268,19 +196,19 @@ def _warm_reference_stats(presets, entries, options, device, progress) -> None:
             pass  # reported per cell when the preset runs
 
 
-def _control_sections(entries, out: Path, classifiers, num_samples: int, device) -> dict:
-    from ..control.report import control_section, has_encoders
-
-    sections = {}
-    for i, e in enumerate(entries):
-        if e.G is None or e.ckpt_hash is None or not has_encoders(e.ckpt):
-            continue
-        try:
-            sections[e.label] = control_section(e.ckpt, out, classifiers=classifiers, num_samples=num_samples,
-                                                label=f"{i:02d}", device=device)
-        except GanevalError as err:
-            print(f"ganeval: no GAN-Control section for {e.label}: {err}", file=sys.stderr)
-    return sections
+def _sections(entries, out: Path, classifiers, num_samples: int, device) -> dict:
+    """The plugins' report sections (sections.py) of every checkpoint they apply to."""
+    found = {}
+    for section in sections():
+        for i, e in enumerate(entries):
+            if e.G is None or e.ckpt_hash is None or not section.applies(e.ckpt):
+                continue
+            try:
+                found.setdefault(section.name, {})[e.label] = section.make(
+                    e.ckpt, out, classifiers=classifiers, num_samples=num_samples, label=f"{i:02d}", device=device)
+            except GanevalError as err:
+                print(f"ganeval: no {section.title} section for {e.label}: {err}", file=sys.stderr)
+    return found
 
 
 # Rough relative cost of one run (by metric routine), to start the long ones first in worker processes.
@@ -290,7 +218,7 @@ _COST = {"separability": 4, "fid": 3, "kid": 3}
 def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: list[str] | None = None,
             num_samples: int | dict | None = None, psis=None, truncation_metrics=None, grids: bool = True,
             cache: bool = True, device=None, command: str | None = None, progress: bool | None = None,
-            jobs: int = 1, control_samples: int = 500, **options) -> ReportResult:
+            jobs: int = 1, section_samples: int = 500, **options) -> ReportResult:
     """Compute `metrics` (preset names) for every checkpoint and, with `out`, write the report folder.
 
     `num_samples`: one count for every preset, or {preset: count}. `options` go to every preset that
@@ -298,19 +226,14 @@ def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: 
     truncation curves for `truncation_metrics` (default: the first metric), each psi with the same
     seed (common random numbers). `jobs` > 1 shares the runs (checkpoint x metric x psi) out over
     that many worker processes on CPU, cores split between them (on small models this beats threads
-    in one process); the numbers are those of jobs=1. A checkpoint with GAN-Control encoders gets a
-    GAN-Control section (accuracy, effect and leakage per controlled attribute over `control_samples`
-    samples, judged by its training net, the bundled judge and `classifiers`; a set-to-0 / set-to-1 grid
-    per attribute) in the report folder.
+    in one process); the numbers are those of jobs=1. Plugins add sections for the checkpoints they
+    apply to (sections.py; e.g. GAN-Control's accuracy, effect and leakage per controlled attribute over
+    `section_samples` samples, with a set-to-0 / set-to-1 grid per attribute).
     """
-    import torch
-
-    from ..metrics.registry import get_preset, parse_presets
-    from ..metrics.truncation import parse_psis
-    from ..utils import resolve_device
-
     presets = parse_presets(metrics)
     truncation_metrics = parse_presets(truncation_metrics) if truncation_metrics else presets[:1]
+    everything = list(dict.fromkeys(presets + truncation_metrics))
+    run, per_preset = route_options([get_preset(p) for p in everything], options)   # a misspelt option fails here
     psis = parse_psis(psis) if psis is not None else []
     device = resolve_device(device)
     labels = list(labels or [])
@@ -325,16 +248,14 @@ def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: 
     units += [(i, p, psi) for i, e in enumerate(entries) if e.G is not None and e.G.has_w
               for psi in psis for p in truncation_metrics if not (psi == 1 and p in presets)]
 
-    def unit_options(p, psi):
+    def unit_options(p, psi, **override):
         extra = {} if psi is None or psi == 1 else {"truncation_psi": psi}
-        return dict(options, num_samples=count(p), device=device, progress=progress, **extra)
+        return {**run, **per_preset[p], "num_samples": count(p), "device": device, "progress": progress, **extra,
+                **override}
 
     jobs = max(1, min(int(jobs or 1), len(units)))
     if jobs > 1 and device.type == "cpu":
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        _warm_reference_stats(list(dict.fromkeys(presets + truncation_metrics)), entries, options, device, progress)
+        _warm_reference_stats(everything, entries, options, device, progress)
         threads = max(1, torch.get_num_threads() // jobs)
         order = sorted(range(len(units)), key=lambda k: -_COST.get(get_preset(units[k][1]).routine.__name__, 1))
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
@@ -344,7 +265,8 @@ def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: 
                 i, p, psi = units[k]
                 ckpt = entries[i].ckpt
                 # Progress bars of parallel workers would interleave; SVM fits stay in the worker.
-                opts = dict(unit_options(p, psi), progress=False, n_jobs=options.get("n_jobs") or 1)
+                serial = {"n_jobs": options.get("n_jobs") or 1} if "n_jobs" in get_preset(p).accepts() else {}
+                opts = unit_options(p, psi, progress=False, **serial)
                 futures[k] = pool.submit(_worker_unit, ckpt if not isinstance(ckpt, torch.nn.Module) else entries[i].G,
                                          device, p, opts, cache)
             outcomes = [futures[k].result() for k in range(len(units))]
@@ -390,9 +312,7 @@ def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: 
                           distances=distances,
                           truncation=pd.concat(trunc_frames, ignore_index=True) if trunc_frames else None)
     if out is not None:
-        from .html import write_report
-
-        result.control = _control_sections(entries, Path(out), options.get("classifiers"), control_samples, device)
+        result.sections = _sections(entries, Path(out), options.get("classifiers"), section_samples, device)
         models = [(e.label, e.G) for e in entries if e.G is not None]
         write_report(result, Path(out), models=models if grids else [], presets=presets, command=command,
                      device=device)

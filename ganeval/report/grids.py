@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..generate import generate_images, style_mixing_grid, z_from_seeds
 from ..images import make_grid, to_uint8
+from ..metrics.ppl import lerp, slerp
+from ..models.generate import generate_images, style_mixing_grid, z_from_seeds
 
 
 def uncurated(G, seeds=range(32), device="cpu") -> np.ndarray:
@@ -23,8 +24,6 @@ def mixing(G, device="cpu") -> np.ndarray | None:
 @torch.no_grad()
 def interpolation(G, space: str, pairs=((0, 1), (2, 3), (4, 5)), steps: int = 8, device="cpu") -> np.ndarray:
     """Rows of images along slerp in Z or lerp in W between two seeds (the paths PPL measures)."""
-    from ..metrics.ppl import lerp, slerp
-
     t = torch.linspace(0, 1, steps, device=device)
     rows = []
     for a, b in pairs:

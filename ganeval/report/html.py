@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..images import save_png
 from ..utils import atomic_write
 from . import grids, plots
+from .sections import sections
+from .tables import summary_rows
 
 PROTOCOL_COLUMNS = ["label", "metric", "space", "num_samples", "protocol_samples", "seed", "feature_net", "crop",
                     "sampling", "epsilon", "resize_rule", "psi", "ci_method", "time_s", "note"]
@@ -68,8 +70,6 @@ def write_report(result, out: Path, models, presets, command=None, device="cpu")
     files["table.md"] = out / "table.md"
 
     # Plots.
-    from .compare import summary_rows
-
     figures: list[tuple[str, Path]] = []
     summary = summary_rows(table) if len(table) else table
     for name, fn, arg in (
@@ -106,30 +106,23 @@ def write_report(result, out: Path, models, presets, command=None, device="cpu")
             paths.append((caption, p))
         grid_sections.append((label, paths))
 
-    # GAN-Control: per checkpoint with control encoders, its metrics table and set-to-0/1 grids.
-    control_parts = []
-    if result.control:
-        import pandas as pd
-
-        control_table = pd.concat([sec["table"].assign(label=label) for label, sec in result.control.items()],
-                                  ignore_index=True)
-        with atomic_write(out / "control.csv", suffix=".csv") as tmp:
-            control_table.to_csv(tmp, index=False)
-        files["control.csv"] = out / "control.csv"
-        control_parts.append("<h2 id='control'>GAN-Control</h2><p>Each controlled attribute set to 0 and to 1 "
-                             "through its encoder (other sub-vectors shared): accuracy = the classifier sees the "
-                             "requested value; effect = mean change of its probability; leakage = mean change of "
-                             "the other attributes' probabilities. Each judge (feature_net) gives its own rows; "
-                             "a generator trained against a classifier set's embeddings can please that set "
-                             "alone, so an independent judge's rows are the ones to trust.</p>")
-        for label, sec in result.control.items():
+    # Plugins' sections (sections.py): per checkpoint a table and images; all rows also in <name>.csv.
+    section_parts = []
+    for section in sections():
+        found = result.sections.get(section.name)
+        if not found:
+            continue
+        rows = pd.concat([sec["table"].assign(label=label) for label, sec in found.items()], ignore_index=True)
+        with atomic_write(out / f"{section.name}.csv", suffix=".csv") as tmp:
+            rows.to_csv(tmp, index=False)
+        files[f"{section.name}.csv"] = out / f"{section.name}.csv"
+        section_parts += [f"<h2 id='{html.escape(section.name)}'>{html.escape(section.title)}</h2>",
+                          f"<p>{html.escape(section.intro)}</p>"]
+        for label, sec in found.items():
             t = sec["table"]
-            cols = [c for c in ("metric", "feature_net", "attr", "value", "ci_low", "ci_high", "leak_max_attr",
-                                "num_samples")
-                    if c in t.columns]
-            control_parts += [f"<h3>{html.escape(label)}</h3>", _html_table(t[cols])]
-            control_parts += [_img(p, f"GAN-Control {attr}: top row set to 0, bottom row set to 1")
-                              for attr, p in sec["images"].items()]
+            section_parts += [f"<h3>{html.escape(label)}</h3>", _html_table(t[[c for c in section.columns
+                                                                                  if c in t.columns]])]
+            section_parts += [_img(p, section.caption(key)) for key, p in sec["images"].items()]
 
     protocol = table[[c for c in PROTOCOL_COLUMNS if c in table.columns]]
     if "attr" in table.columns:
@@ -156,7 +149,7 @@ def write_report(result, out: Path, models, presets, command=None, device="cpu")
     for label, paths in grid_sections:
         parts.append(f"<h3>{html.escape(label)}</h3>")
         parts += [_img(p, caption) for caption, p in paths]
-    parts += control_parts
+    parts += section_parts
     parts += ["<h2 id='protocol'>Protocol of every number</h2>", _html_table(protocol),
               "<p>The full tidy table (every column, per-attribute rows) is in results.csv / results.parquet.</p>",
               "</body></html>"]

@@ -49,11 +49,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from .. import dist
+from ..checkpoints import load_checkpoint, save_checkpoint
+from ..data import open_dataset
 from ..errors import ConfigError, DataError
+from ..images import save_image_grid
+from ..metrics import evaluate
 from ..models import build_discriminator, build_generator
 from .data import SampleStream, StepBatches, XFlipDataset, derive_seed, make_loader, to_resolution
+from .extensions import extensions
 from .loss import GANLoss
 from .options import TrainingOptions, data_name
 from .schedule import GrowthSchedule, fade_reals
@@ -76,10 +82,6 @@ class Phase:
 def open_training_set(options: TrainingOptions):
     if options.dataset is not None:
         return XFlipDataset(options.dataset) if options.xflip else options.dataset
-    try:
-        from ..data import open_dataset
-    except ImportError as e:
-        raise DataError(f"cannot open '{options.data}': ganeval.data is not available ({e})") from None
     return open_dataset(options.data, resolution=options.resolution, xflip=options.xflip)
 
 
@@ -169,17 +171,6 @@ def render_grid(G_ema, grid_z: torch.Tensor, batch: int) -> torch.Tensor:
     return torch.cat([G_ema(z, noise_mode="const").cpu() for z in grid_z.split(batch)])
 
 
-def metric_hook(presets: list[str]):
-    """The evaluation that runs at each snapshot: ganeval.api.evaluate, as the CLI uses it."""
-    if not presets:
-        return None
-    try:
-        from ..api import evaluate
-    except ImportError as e:
-        raise ConfigError(f"--metrics needs ganeval.api.evaluate, which this installation lacks ({e})") from None
-    return evaluate
-
-
 # ----------------------------------------------------------------------------------------------------
 
 def train(options: TrainingOptions) -> Path:
@@ -187,9 +178,8 @@ def train(options: TrainingOptions) -> Path:
     device = dist.init(options.device)
     rank, world = dist.rank(), dist.world_size()
     main = rank == 0
-    evaluate = metric_hook(options.metrics)
     if device.type == "cuda":
-        # Full fp32 matmuls/convs unless --amp: TF32 would change the numbers (DESIGN: shown first).
+        # Full fp32 matmuls/convs unless --amp: TF32 would change the numbers, which no measurement has cleared.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         torch.backends.cudnn.benchmark = True
@@ -207,8 +197,6 @@ def train(options: TrainingOptions) -> Path:
     # Construct networks (or load them to resume).
     resume_state = None
     if options.resume:
-        from ..checkpoints import load_checkpoint
-
         ckpt = load_checkpoint(options.resume)
         if ckpt.G is None or ckpt.D is None:
             raise ConfigError(f"{options.resume}: resuming needs G and D in the checkpoint")
@@ -229,19 +217,11 @@ def train(options: TrainingOptions) -> Path:
         dist.broadcast_module(module)
     z_dim = G.z_dim
 
-    # Losses, phases, schedule.
+    # Losses, phases, schedule. A plugin may bring its own loss (GAN-Control: GAN loss + λ · contrastive loss).
     loss_cls, loss_extra = GANLoss, {}
-    if options.control:   # GAN-Control (issue 9): GAN loss + λ · factorised contrastive loss
-        from ..control.calibrate import resolve_taus
-        from ..control.loss import ControlGANLoss, control_nets, load_embedding
-
-        loss_cls = ControlGANLoss
-        taus = resolve_taus(options.control_tau, len(options.control))
-        loss_extra = dict(embeddings=[load_embedding(net, options.control, device, kind=options.control_embedding)
-                                      for net in control_nets(options.control_net)],
-                          control_weight=options.control_weight, tau_pos=[t[0] for t in taus],
-                          tau_neg=[t[1] for t in taus], distance=options.control_distance,
-                          augment=options.control_augment, blur=options.control_blur)
+    for ext in extensions():
+        if ext.loss is not None and ext.active(options.plugin_options):
+            loss_cls, loss_extra = ext.loss(options, device)
     loss = loss_cls(G, D, progressive=options.progressive, loss=options.loss, r1_gamma=options.r1_gamma,
                     style_mixing_prob=options.style_mixing, pl_weight=options.pl_weight,
                     pl_batch_shrink=options.pl_batch_shrink, pl_decay=options.pl_decay,
@@ -288,8 +268,6 @@ def train(options: TrainingOptions) -> Path:
         run_dir = next_run_dir(options.out, desc)
         with open(run_dir / "training_options.json", "w") as f:
             f.write(options.to_json() + "\n")
-        from ..images import save_image_grid
-
         reals = torch.stack([torch.as_tensor(training_set[i][0]) for i in stream.indices(0, grid_w * grid_h)])
         save_image_grid(to_resolution(reals.float(), resolution).round().clamp(0, 255).to(torch.uint8),
                         run_dir / "reals.png", nrow=grid_w)
@@ -305,8 +283,6 @@ def train(options: TrainingOptions) -> Path:
 
     progress = None
     if show:
-        from tqdm import tqdm
-
         progress = tqdm(total=total_nimg, initial=min(cur_nimg, total_nimg), unit="img", unit_scale=True,
                         dynamic_ncols=True, leave=False, disable=None, file=sys.stderr)
 
@@ -319,9 +295,6 @@ def train(options: TrainingOptions) -> Path:
         tag = f"{cur_nimg / 1000:010.3f}"
         path = run_dir / f"network-snapshot-{tag}.pt"
         if main:
-            from ..checkpoints import save_checkpoint
-            from ..images import save_image_grid
-
             state = {
                 "version": STATE_VERSION, "cur_nimg": cur_nimg, "batch_idx": batch_idx, "cur_tick": cur_tick,
                 "tick_start_nimg": tick_start_nimg, "prev_lod": prev_lod,
@@ -336,7 +309,7 @@ def train(options: TrainingOptions) -> Path:
             if options.keep > 0:
                 for old in sorted(run_dir.glob("network-snapshot-*.pt"))[:-options.keep]:
                     old.unlink()
-            if evaluate is not None:
+            if options.metrics:
                 # The checkpoint goes through the same path as `ganeval evaluate`; FID-like presets compare
                 # with the training set (NVlabs does the same).
                 reference = options.dataset if options.dataset is not None else options.data

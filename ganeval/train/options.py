@@ -22,7 +22,6 @@ Paper defaults and where they come from:
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import json
 import os
 import re
@@ -30,8 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..checkpoints import resolve_path, torch_load_safely
 from ..errors import CheckpointError, ConfigError, DataError
-from ..models import ARCHS, get_arch
+from ..models import get_arch
+from ..models.registry import check_resolution, unknown_options
+from ..utils import resolve_device
+from .extensions import extensions, plugin_defaults
 from .loss import LOSSES
 
 ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -43,8 +46,6 @@ ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
     "stylegan2": dict(loss="logistic", lr=0.002, lr_dict={}, batch=32, batch_dict={}, style_mixing=0.9,
                       r1_gamma=10.0, r1_interval=16, pl_weight=2.0, lod_initial_resolution=4),
 }
-# GAN-Control (issue 9): `--arch stylegan2 --control ATTRS` trains 'stylegan2-control' with StyleGAN2's recipe.
-ARCH_DEFAULTS["stylegan2-control"] = ARCH_DEFAULTS["stylegan2"]
 
 # Model-size options of the CLI and the build_generator / build_discriminator keyword they set.
 MODEL_OPTIONS = {"z_dim": "G", "w_dim": "G", "mapping_depth": "G", "channel_base": "GD", "channel_max": "GD",
@@ -85,16 +86,8 @@ class TrainingOptions:
     style_mixing: float = 0.0               # style-mixing probability
     wgan_lambda: float = 10.0               # WGAN-GP gradient penalty weight
     wgan_epsilon: float = 0.001             # WGAN-GP drift weight
-    # GAN-Control (issue 9, ganeval/control): factorised contrastive loss over split latent subspaces.
-    control: list = field(default_factory=list)    # controlled attributes (empty = off)
-    control_dims: list | None = None        # N+1 sizes of z^1..z^{N+1} (None = z_dim split evenly)
-    control_weight: float = 1.0             # weight λ of the contrastive loss L_c
-    control_tau: list = field(default_factory=lambda: [0.1, 0.5])   # [τ⁺, τ⁻] for all, or per attribute
-    control_distance: str = "cosine"        # l1 | l2 | cosine in the attribute embedding M_k
-    control_net: str = "synthfaces-classifiers"    # attribute classifiers whose embed() gives M_k
-    control_embedding: str = "features"     # M_k = the classifier's per-attribute features | 'prob' = σ(its logit)
-    control_augment: float = 0.0            # > 0: M_k sees images shifted by up to 2 px with this much pixel noise
-    control_blur: float = 0.0               # > 0: M_k sees images low-passed by a Gaussian of this std (pixels)
+    # Plugins (train/extensions.py): their options by flat name, e.g. GAN-Control's control, control_weight.
+    plugin_options: dict = field(default_factory=dict)
     # Optimiser and averaging.
     lr: float = 0.002                       # Adam learning rate (G and D)
     lr_dict: dict = field(default_factory=dict)    # per-resolution learning rates (growing)
@@ -120,15 +113,27 @@ class TrainingOptions:
     # An in-memory dataset object (tests, tensor pipelines); never serialised.
     dataset: Any = field(default=None, repr=False, compare=False, metadata={"serialise": False})
 
+    def __post_init__(self):
+        self.plugin_options = dict(self.plugin_options)   # a copy (dataclasses.replace) must not share it
+
+    def __getattr__(self, name: str):
+        # Plugin options read like fields (options.control_weight); only called when no field matches.
+        plugin = self.__dict__.get("plugin_options") or {}
+        if name in plugin:
+            return plugin[name]
+        raise AttributeError(f"'TrainingOptions' has no option '{name}'")
+
     @property
     def progressive(self) -> bool:
-        return ARCHS[self.arch].progressive
+        return get_arch(self.arch).progressive
 
     def to_dict(self) -> dict:
-        """Plain, JSON-able dict (training_options.json, stored in checkpoints)."""
+        """Plain, JSON-able dict (training_options.json, stored in checkpoints); plugin options flat."""
         out = {}
         for f in dataclasses.fields(self):
-            if f.metadata.get("serialise", True):
+            if f.name == "plugin_options":
+                out.update(self.plugin_options)
+            elif f.metadata.get("serialise", True):
                 v = getattr(self, f.name)
                 out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
@@ -150,16 +155,6 @@ def data_name(data: str | None, dataset=None) -> str:
     if _is_spec(data):
         return re.split(r"[:?]", data, maxsplit=1)[0]
     return Path(str(data).rstrip("/\\")).stem or "data"
-
-
-def _check_resolution(r) -> int:
-    try:
-        r = int(r)
-    except (TypeError, ValueError):
-        raise ConfigError(f"resolution must be an integer, got '{r}'") from None
-    if r < 4 or r & (r - 1):
-        raise ConfigError(f"resolution must be a power of two >= 4, got {r}")
-    return r
 
 
 def _int_dict(d, what: str) -> dict:
@@ -185,8 +180,6 @@ def parse_resolution_dict(text: str | None, what: str) -> dict | None:
 def _native_checkpoint(checkpoint: str | os.PathLike) -> dict:
     """The saved dict of a native checkpoint; {} for checkpoints from elsewhere (e.g. an NVlabs pickle: its
     loader reports problems later)."""
-    from ..checkpoints import resolve_path, torch_load_safely
-
     try:
         obj = torch_load_safely(resolve_path(checkpoint))
     except CheckpointError:
@@ -205,7 +198,7 @@ def stored_options(checkpoint: str | os.PathLike) -> dict:
 
 
 def recorded_options(checkpoint: str | os.PathLike) -> dict:
-    """`stored_options`, else the run's options a bundled file records as JSON in its meta (pretrained/make_bundle
+    """`stored_options`, else the run's options a bundled file records as JSON in its meta (tools/make_bundle.py
     keeps G_ema only, no training state); {} when neither is there. For reading what a model was trained with
     (its --control-net, thresholds), not for resuming."""
     obj = _native_checkpoint(checkpoint)
@@ -249,8 +242,9 @@ def resolve_options(**given) -> TrainingOptions:
     mapping_depth, channel_base, channel_max, mbstd_group. `data` may also be a Dataset object.
     """
     given = {k: v for k, v in given.items() if v is not None}
-    known = {f.name for f in dataclasses.fields(TrainingOptions)} | set(MODEL_OPTIONS)
-    unknown = sorted(set(given) - known)
+    plugin = plugin_defaults()
+    fields = {f.name for f in dataclasses.fields(TrainingOptions)} - {"plugin_options"}
+    unknown = sorted(set(given) - fields - set(MODEL_OPTIONS) - set(plugin))
     if unknown:
         raise ConfigError(f"unknown training option(s): {', '.join(unknown)}")
 
@@ -279,14 +273,14 @@ def resolve_options(**given) -> TrainingOptions:
         if "arch" in given and base.get("arch") not in (None, given["arch"]):
             raise ConfigError(f"--arch {given['arch']} does not match the checkpoint ({base['arch']})")
 
-    # GAN-Control (issue 9): --control turns stylegan2 into its split-latent variant (registered on import).
-    if given.get("control") or base.get("control") or "stylegan2-control" in (given.get("arch"), base.get("arch")):
-        from ..control.options import control_arch
-
-        given = control_arch(given, base)
+    # Plugins amend what was given (GAN-Control: --control turns stylegan2 into its split-latent variant).
+    for ext in extensions():
+        if ext.active(given) or ext.active(base):
+            given = ext.resolve(given, base)
     arch = given.get("arch", base.get("arch", TrainingOptions.arch))
     get_arch(arch)  # unknown architecture -> ConfigError
-    values: dict[str, Any] = dict(ARCH_DEFAULTS[arch])
+    recipe = next((ext.arch_defaults[arch] for ext in extensions() if arch in ext.arch_defaults), arch)
+    values: dict[str, Any] = dict(ARCH_DEFAULTS[recipe])
     values.update(base)
     # An explicit minibatch or learning rate replaces the paper's per-resolution tables.
     if "batch" in given and "batch_dict" not in given:
@@ -311,10 +305,9 @@ def resolve_options(**given) -> TrainingOptions:
         G_kwargs.pop("mapping_depth", None)
         if "w_dim" in G_kwargs:
             raise ConfigError("pggan has no W space (use --z-dim)")
-    for what, kwargs, cls in (("generator", G_kwargs, ARCHS[arch].generator),
-                              ("discriminator", D_kwargs, ARCHS[arch].discriminator)):
-        params = inspect.signature(cls.__init__).parameters
-        bad = sorted(k for k in kwargs if k not in params or k == "img_resolution")
+    for what, kwargs, cls in (("generator", G_kwargs, get_arch(arch).generator),
+                              ("discriminator", D_kwargs, get_arch(arch).discriminator)):
+        bad = unknown_options(cls, kwargs)
         if bad:
             raise ConfigError(f"{arch} {what} has no option(s) {', '.join(bad)}")
     if G_kwargs.get("mapping_depth", 1) == 0 and arch != "pggan" and "w_dim" in G_kwargs \
@@ -322,16 +315,16 @@ def resolve_options(**given) -> TrainingOptions:
         raise ConfigError("mapping depth 0 needs w_dim == z_dim (W is the normalised Z)")
     values["G_kwargs"], values["D_kwargs"] = G_kwargs, D_kwargs
 
-    values = {k: v for k, v in values.items() if k in {f.name for f in dataclasses.fields(TrainingOptions)}}
-    opts = TrainingOptions(**values)
+    plugin_values = {k: values.get(k, default) for k, default in plugin.items()}
+    opts = TrainingOptions(**{k: v for k, v in values.items() if k in fields}, plugin_options=plugin_values)
     _validate(opts)
     return opts
 
 
 def _validate(o: TrainingOptions) -> None:
     if o.resolution is not None:
-        o.resolution = _check_resolution(o.resolution)
-    o.lod_initial_resolution = _check_resolution(o.lod_initial_resolution)
+        o.resolution = check_resolution(o.resolution)
+    o.lod_initial_resolution = check_resolution(o.lod_initial_resolution)
     if o.dataset is None:
         if not o.data:
             raise ConfigError("--data is required (an image folder, zip, CelebA directory or synthfaces:N)")
@@ -367,12 +360,9 @@ def _validate(o: TrainingOptions) -> None:
     if o.ema_rampup is not None and not o.ema_rampup > 0:
         raise ConfigError("--ema-rampup must be positive")
     if o.device is not None:
-        from ..utils import resolve_device
-
         resolve_device(o.device)  # unknown device / CUDA absent -> ConfigError
     o.betas = tuple(float(b) for b in o.betas)
     o.metrics = [m for m in (o.metrics or []) if m]
-    if o.control:   # GAN-Control (issue 9)
-        from ..control.options import validate_control
-
-        validate_control(o)
+    for ext in extensions():
+        if ext.active(o.plugin_options):
+            ext.validate(o)

@@ -7,7 +7,7 @@ alphabetically. Every classifier in ganeval outputs logits in NVIDIA's order.
 
 from __future__ import annotations
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 # NVIDIA's classifier order (index = classifier number).
 NVIDIA_ATTRS = [

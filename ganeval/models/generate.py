@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .images import to_uint8
+from ..images import to_uint8
 
 
 def z_from_seeds(seeds: list[int], z_dim: int) -> torch.Tensor:
