@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,9 @@ from click.testing import CliRunner
 
 import ganeval
 from ganeval.checkpoints import PRETRAINED_DIR
+
+# The bundling tools (make_bundle.py, train_gpu.sh) live in the repository's tools/, beside tests/.
+TOOLS_DIR = Path(__file__).resolve().parents[1] / "tools"
 
 # name -> (arch, mapping depth)
 MODELS = {
@@ -74,14 +78,14 @@ def test_info_prints_the_card():
 
 
 def test_gan_control_cards_give_the_command_train_gpu_runs():
-    """The GAN-Control pair's cards and files state the command pretrained/train_gpu.sh runs for their runs today
+    """The GAN-Control pair's cards and files state the command tools/train_gpu.sh runs for their runs today
     (make_bundle expands the script's `run` line), and the options it stored at training time agree with it; a
     model trained on elsewhere (make_bundle.FINETUNES: the controlled one) states the base run's command followed
     by its own stages, the last of which agrees with the options it stored."""
     import importlib.util
     import json
 
-    spec = importlib.util.spec_from_file_location("make_bundle", PRETRAINED_DIR / "make_bundle.py")
+    spec = importlib.util.spec_from_file_location("make_bundle", TOOLS_DIR / "make_bundle.py")
     make_bundle = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make_bundle)
     for model in ("synthfaces-stylegan2", "synthfaces-stylegan2-control"):

@@ -3,16 +3,16 @@
 The current bundle, from the runs of `train_gpu.sh` brought back by `export_runs.py` into /tmp/gpu_runs (the
 study in one session, the GAN-Control pair in a later one):
 
-    python pretrained/make_bundle.py --kimg 380 --only stylegan-map0,stylegan-map1,stylegan-map2,stylegan-map8,pggan
-    python pretrained/make_bundle.py --kimg 240 --only stylegan2,stylegan2-control-w2 \
+    python tools/make_bundle.py --kimg 380 --only stylegan-map0,stylegan-map1,stylegan-map2,stylegan-map8,pggan
+    python tools/make_bundle.py --kimg 240 --only stylegan2,stylegan2-control-w2 \
         --rename stylegan2-control-w2=stylegan2-control
     # then the controlled model again, from its CPU fine-tuning (FINETUNES; the last stage's run directory
     # copied into <runs> as NNNNN-stylegan2-control-ft):
-    python pretrained/make_bundle.py --kimg 230.016 --only stylegan2-control-ft \
+    python tools/make_bundle.py --kimg 230.016 --only stylegan2-control-ft \
         --rename stylegan2-control-ft=stylegan2-control
     ganeval control evaluate synthfaces-stylegan2-control --baseline synthfaces-stylegan2 --samples 500 \
         --ls-samples 0 --steer-match synthfaces-judge --out /tmp/gpu_runs/control-eval.csv
-    python pretrained/make_bundle.py --cards-only          # cards (with the control table) + README.md
+    python tools/make_bundle.py --cards-only          # cards (with the control table) + README.md
 
 --rename RUN=NAME bundles run RUN as synthfaces-NAME (its card still gives the exact command, --name RUN).
 
@@ -83,8 +83,9 @@ QUALITY_NOTES = {
                          "uncontrolled twin draws faces at 240 kimg",
 }
 QUALITY_TAIL = ("Their numbers describe these small, briefly trained models, not StyleGAN at convergence.")
-# Runs that continue a bundled GPU run elsewhere (benchmarks/gan_control_finetune.sh): the base run in <runs>, the
-# new-discriminator stage that preceded them, where they ran and the exact commands.
+# Runs that continue a bundled GPU run elsewhere (experiments/2026-11-gan-control/gan_control_finetune.sh): the base
+# run in <runs>, the new-discriminator stage that preceded them, where they ran and the exact commands (as run, with
+# the scripts' paths of the time: pretrained/train_gpu.sh, benchmarks/...; each bundled file stores its command).
 FINETUNES = {
     "stylegan2-control-ft": dict(
         # new_d_s: its log had step 90 of 93 at 189 s
@@ -604,7 +605,7 @@ def write_readme(out: Path, results: dict, args) -> None:
         "Small generators trained with `ganeval train` on the synthfaces benchmark (64×64): the five of the",
         "mapping-depth study (StyleGAN paper Table 4 at toy scale; identical settings except the architecture /",
         "mapping depth) and the GAN-Control pair (StyleGAN2 with and without seven controlled attributes). Each",
-        "group was trained on one lent H100 GPU (`train_gpu.sh`), in different sessions, and is bundled at the",
+        "group was trained on one lent H100 GPU (`tools/train_gpu.sh`), in different sessions, and is bundled at the",
         "newest kimg all its members reached: 380 kimg for the study (26 min, all five beside the first GAN-Control",
         "pair), 240 kimg for the GAN-Control pair (25 min, beside a λ = 1 variant; the controlled model is about",
         "1.5x slower per kimg than its twin)." + "".join(
@@ -639,7 +640,7 @@ def write_readme(out: Path, results: dict, args) -> None:
               "independent set that judges the GAN-Control model ([card](synthfaces-judge.md)); "
               "`synthfaces-classifiers-b.pt`: a third set, which the GAN-Control model was trained against beside "
               "the first and the judge never was ([card](synthfaces-classifiers-b.md)).", "",
-              "`make_bundle.py` rebuilds the files, cards and this table from the training runs.", ""]
+              "`tools/make_bundle.py` rebuilds the files, cards and this table from the training runs.", ""]
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
