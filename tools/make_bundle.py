@@ -21,7 +21,8 @@ largest kimg every selected run has a snapshot for), writes `pretrained/synthfac
 only, ganeval native format; a GAN-Control model also gets its encoders E_k, fitted on the bundled
 weights), `synthfaces-<name>.png` (8 x 4 uncurated samples, seeds 0-31, psi 1, const noise), and
 `synthfaces-<name>.md` (command, kimg, wall time, hardware, synthfaces-FD, attribute frequencies,
-projection quality, sha256), then, without --only, `pretrained/README.md` with one table over all models.
+projection quality, sha256), then, without --only, `pretrained/README.md` with one table over all models. Their
+wording is in tools/bundle_cards/ (texts.md says how); this script measures and fills it in.
 
 Same protocol for every model: fd_synth with --fd-samples generated (seed 0) against all of
 --fd-reference; attribute frequencies from --attr-samples generated images (seeds 0..N-1, psi 1,
@@ -49,80 +50,70 @@ from ganeval.generate import generate_images, z_from_seeds
 from ganeval.images import save_image_grid
 from ganeval.train.options import run_snapshots, runs_by_name
 
+# The prose of the cards and of pretrained/README.md is data: Markdown in tools/bundle_cards/ (card.md, control.md
+# and readme.md: the documents with {fields} for str.format; texts.md: the named texts that fill them). Markdown
+# because that is what the texts become, so they read and diff as they will appear; and the standard library reads
+# it on every Python the project supports (requires-python >= 3.10 in pyproject.toml; tomllib is 3.11+).
+CARDS_DIR = Path(__file__).with_name("bundle_cards")
+MISSING = "—"   # an empty table cell
+
+
+def read_template(name: str) -> str:
+    """A document of tools/bundle_cards/ as written, without its leading <!-- comment --> (what its fields are)."""
+    return re.sub(r"\A<!--.*?-->\n", "", (CARDS_DIR / name).read_text(encoding="utf-8"), flags=re.S)
+
+
+def read_texts(path: Path) -> dict[str, str]:
+    """The `## key` sections of texts.md: each text's lines as written, without the blank lines around them, the
+    fence of a code block or whole-line <!-- comments --> (notes for the reader)."""
+    sections: dict[str, list[str]] = {}
+    key = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if m := re.fullmatch(r"## ([a-z0-9][a-z0-9.-]*)", line):
+            key = m.group(1)
+            if key in sections:
+                raise SystemExit(f"{path}: text {key} given twice")
+            sections[key] = []
+        elif key is not None and not re.fullmatch(r"<!--.*-->", line):
+            sections[key].append(line)
+    texts = {}
+    for key, lines in sections.items():
+        body = "\n".join(lines).strip("\n")
+        if body.startswith("```\n") and body.endswith("\n```"):
+            body = body[4:-4]
+        texts[key] = body
+    return texts
+
+
+def fill(document: str) -> str:
+    """A filled document with the blank lines an empty section leaves behind written as one."""
+    return re.sub(r"\n{3,}", "\n\n", document)
+
+
+TEXT = read_texts(CARDS_DIR / "texts.md")
+
+
+def texts_under(prefix: str) -> dict[str, str]:
+    """The texts whose keys start with `prefix`, keyed by the rest."""
+    return {key.removeprefix(prefix): text for key, text in TEXT.items() if key.startswith(prefix)}
+
+
 # Where each group was trained (stored in bundle-*.json; cards of older JSONs without it are the study's).
-HARDWARE = {
-    "study": "one NVIDIA H100 80GB HBM3 (lent for one session), PyTorch 2.11 + CUDA 13, fp32 with TF32 off; all seven "
-             "runs (the five of the mapping-depth study and the first GAN-Control pair) at once on the one GPU, 2 "
-             "data-loading workers each on its 16-core host",
-    "control": "one NVIDIA H100 80GB HBM3 (lent for one session, a later one than the study's), fp32 with TF32 off; "
-               "three runs at once on the one GPU (this pair and a λ = 1 variant), 2 data-loading workers each on its "
-               "16-core host",
-}
+HARDWARE = texts_under("hardware.")
 # How each group's runs were started and stopped (the comment under the card's command).
-LAUNCHED = {
-    "study": "# all seven started together by `bash pretrained/train_gpu.sh launch`; stopped by the time box (26 min), "
-             "the snapshot taken is the newest kimg every model of its group reached",
-    "control": "# started together with a lambda = 1 variant (stylegan2-control) by `bash pretrained/train_gpu.sh "
-               "launch stylegan2 stylegan2-control stylegan2-control-w2`; stopped by the time box (25 min) once all "
-               "three had their 240-kimg snapshot (the uncontrolled twin, faster per kimg, first)",
-}
-# What the samples look like at the bundled kimg (written from the grids when the bundle was rebuilt).
-QUALITY_NOTES = {
-    "pggan": "the samples are recognisable cartoon faces (skin, hair, eyes, mouth, clothes) with some smeared "
-             "features and colour-noise backgrounds",
-    "stylegan-map8": "the samples are recognisable cartoon faces (hair styles and colours, glasses, lipstick, "
-                     "clothes); some have distorted eyes or mouths and speckled hair",
-    "stylegan-map2": "the samples are recognisable cartoon faces; more of them than at depth 8 have distorted "
-                     "features or speckled texture",
-    "stylegan-map1": "the samples are recognisable cartoon faces, several with distorted or doubled features",
-    "stylegan-map0": "the samples are recognisable cartoon faces, several with distorted features and noisy texture",
-    "stylegan2": "the samples are recognisable cartoon faces (skin tones, hair styles and colours, lipstick, "
-                 "clothes), many with garbled or doubled eyes and speckled hair",
-    "stylegan2-control": "the samples are heads with hair, skin and shoulders whose faces are still covered by a "
-                         "speckle texture, densest in a band where the eyes would be (no clean eyes or mouths); its "
-                         "uncontrolled twin draws faces at 240 kimg",
-}
-QUALITY_TAIL = ("Their numbers describe these small, briefly trained models, not StyleGAN at convergence.")
+LAUNCHED = texts_under("launched.")
+# What the samples look like at the bundled kimg, by bundled name (synthfaces-<name>).
+QUALITY_NOTES = texts_under("quality.")
+KINDS = texts_under("kind.")
 # Runs that continue a bundled GPU run elsewhere (experiments/2026-11-gan-control/gan_control_finetune.sh): the base
-# run in <runs>, the new-discriminator stage that preceded them, where they ran and the exact commands (as run, with
-# the scripts' paths of the time: pretrained/train_gpu.sh, benchmarks/...; each bundled file stores its command).
+# run in <runs>, the new-discriminator stage that preceded them; where they ran, the exact commands (as run, with the
+# scripts' paths of the time; each bundled file stores its command), how their options differ and why the snapshot
+# (hardware, commands, options, chosen: texts.md).
 FINETUNES = {
     "stylegan2-control-ft": dict(
         # new_d_s: its log had step 90 of 93 at 189 s
         base="stylegan2-control-w2", base_kimg=240.0, new_d_kimg=6, new_d_s=190,
-        hardware="then a 2-core CPU: a new discriminator trained 6 kimg against the frozen 240-kimg G_ema (two "
-                 "threads), then generator and discriminator trained on (one thread to 75 kimg, sharing the CPU with "
-                 "other fine-tuning arms and evaluations most of the time; then two threads, mostly alone), from 170 "
-                 "kimg on against two classifier sets (two threads, sharing the CPU with the judge's evaluations)",
-        commands="OMP_NUM_THREADS=2 python benchmarks/new_discriminator.py "
-                 "/tmp/gpu_runs/00009-stylegan2-control-w2/network-snapshot-000240.000.pt /tmp/s7/ft/w2-warmD.pt 6\n"
-                 "OMP_NUM_THREADS=1 ganeval train --resume /tmp/s7/ft/w2-warmD.pt {args} "
-                 "--control-tau 0.2,0.6 --tick 2 --snap 5 --name tau06\n"
-                 "OMP_NUM_THREADS=2 ganeval train --resume /tmp/s7/ft/00001-tau06 --workers 1 --device cpu "
-                 "--out /tmp/s7/ft --name tau06-cont2\n"
-                 "OMP_NUM_THREADS=2 ganeval train --resume /tmp/s7/ft/00005-tau06-cont2/network-snapshot-000170.048.pt "
-                 "--control-net synthfaces-classifiers,synthfaces-classifiers-b --workers 1 --device cpu "
-                 "--out /tmp/s9/ft --tick 2 --snap 5 --name ens\n"
-                 "OMP_NUM_THREADS=2 ganeval train --resume /tmp/s9/ft/00000-ens --workers 1 --device cpu "
-                 "--out /tmp/s9/ft --name ens-cont\n"
-                 "OMP_NUM_THREADS=2 ganeval train --resume /tmp/s9/ft/00001-ens-cont --workers 1 --device cpu "
-                 "--out /tmp/s9/ft --name ens-cont2\n"
-                 "# the fine-tuning arm tau06 of benchmarks/gan_control_finetune.sh (run with an equivalent script "
-                 "for the new_discriminator.py line, RUNS=/tmp/s7/ft), ended after its 75-kimg snapshot; tau06-cont2 "
-                 "continues it exactly from there (G, D, optimiser states, random streams); ens goes on from "
-                 "tau06-cont2's 170-kimg snapshot with the mean contrastive loss of two classifier sets (the second, "
-                 "pretrained/synthfaces-classifiers-b.pt, was given by the path of the byte-identical file before it "
-                 "was bundled); ens-cont and ens-cont2 continue it exactly (each stopped at a session's end); the "
-                 "last stopped at its {kimg:g}-kimg snapshot",
-        options="with the same options, from the fine-tuning's 170th kimg on against two classifier sets at once "
-                "(the bundled `synthfaces-classifiers` and `synthfaces-classifiers-b`: the mean of their contrastive "
-                "losses)",
-        # Why this snapshot (the card's sentence; README, GAN-Control, has the per-snapshot table). The stored
-        # command says where the file's weights stop.
-        chosen="Chosen by the independent judge among the two-set stage's snapshots (every 5 kimg from 180 on; "
-               "`bash benchmarks/gan_control_finetune.sh judge RUN_DIR ..`, 300 samples): the first where it "
-               "confirms all seven attributes at >= 90 % (the run went on afterwards as a check; README, "
-               "GAN-Control)"),
+        **texts_under("finetunes.stylegan2-control-ft.")),
 }
 CONTROL_EVAL = "control-eval.csv"   # `ganeval control evaluate` rows for the controlled model, in <runs>
 HALF_TOLERANCE = 1e-3
@@ -396,77 +387,73 @@ def main():
 
 def lod_text(lod: float) -> str:
     if lod <= 0:
-        return "fully grown, 64×64"
+        return TEXT["lod.full"]
     k = int(np.floor(lod))
     res = 64 >> k
     if lod == k:
-        return f"{res}×{res} stable, nearest-upsampled to 64×64"
-    return f"{res}×{res} fading in, alpha {1 - (lod - k):.2f}"
+        return TEXT["lod.stable"].format(res=res)
+    return TEXT["lod.fading"].format(res=res, alpha=1 - (lod - k))
 
 
 def fd_text(res) -> str:
     if res["fd"] is None:
-        return "not measured (bundled classifiers missing when the card was written)"
-    lo, hi = res["fd_ci"]
-    return f"{res['fd']:.2f} (95% interval {lo:.2f} – {hi:.2f})"
+        return TEXT["fd.missing"]
+    low, high = res["fd_ci"]
+    return TEXT["fd.value"].format(fd=res["fd"], low=low, high=high)
 
 
 def protocol(args) -> str:
-    return (f"preset `fd_synth` (feature net `synth-fd` = the bundled synthfaces classifiers' last block), "
-            f"{args.fd_samples} generated samples (seed 0, psi 1, random noise) against all "
-            f"{args.fd_reference.split(':')[1].split('?')[0]} faces of `{args.fd_reference}`")
+    return TEXT["protocol"].format(fd_samples=args.fd_samples, reference=args.fd_reference,
+                                   num_reference=args.fd_reference.split(":")[1].split("?")[0])
 
 
 def _spread(values, digits: int) -> str:
     v = np.asarray(values, dtype=np.float64)
     q1, med, q3 = np.percentile(v, [25, 50, 75])
-    return f"{med:.{digits}f} [{q1:.{digits}f}, {q3:.{digits}f}] (min {v.min():.{digits}f}, max {v.max():.{digits}f})"
+    return TEXT["spread"].format(**{k: f"{x:.{digits}f}" for k, x in
+                                    dict(median=med, q1=q1, q3=q3, min=v.min(), max=v.max()).items()})
 
 
-def projection_lines(res: dict) -> list[str]:
+def projection_text(res: dict) -> str:
     pr = res.get("projection")
     if pr is None:
-        why = "it has no W space (the projector optimises w)" if res["arch"] == "pggan" or not res["mapping_depth"] \
-            else "not measured"
-        return [f"Not applicable: {why}." if "W space" in why else "Not measured.", ""]
-    n = len(pr["w"]["distance"])
-    return [
-        f"The StyleGAN2 projector (`ganeval.project`, {pr['steps']} steps, distance `synth-lpips`, paper schedule and "
-        f"noise regularisation) on {n} held-out faces (`{pr['data']}`: seed 1, never seen in training). "
-        "Median [quartiles] (min, max) per image:", "",
-        "| space | synth-lpips distance | PSNR (dB) | CPU time |", "|---|---|---|---|",
-        *[f"| {sp.upper()} | {_spread(pr[sp]['distance'], 2)} | {_spread(pr[sp]['psnr'], 1)} "
-          f"| {pr[sp]['time_s']:.0f} s |"
-          for sp in ("w", "w+")], "",
-        f"![projection]({res['model']}-projection.png)", "",
-        "Rows: targets, projection in W, projection in W+.", "",
-    ]
+        no_w = res["arch"] == "pggan" or not res["mapping_depth"]
+        return TEXT["projection.no-w" if no_w else "projection.not-measured"]
+    rows = [TEXT["projection.row"].format(space=sp.upper(), distance=_spread(pr[sp]["distance"], 2),
+                                          psnr=_spread(pr[sp]["psnr"], 1), time_s=pr[sp]["time_s"])
+            for sp in ("w", "w+")]
+    return TEXT["projection.table"].format(steps=pr["steps"], num_images=len(pr["w"]["distance"]), data=pr["data"],
+                                           rows="\n".join(rows), model=res["model"])
 
 
-KINDS = {"pggan": "PGGAN (no mapping network, no W)", "stylegan": "StyleGAN",
-         "stylegan2": "StyleGAN2 (uncontrolled baseline of the GAN-Control pair)",
-         "stylegan2-control": "GAN-Control StyleGAN2 (explicitly disentangled, 7 controlled attributes)"}
-GROUP_TEXT = {
-    False: "One of the five generators of the mapping-depth study (StyleGAN Table 4 at toy scale): all five were "
-           "trained together with identical settings except the architecture / mapping depth, and are bundled at the "
-           "same kimg.",
-    True: "One of the GAN-Control pair: StyleGAN2 with and without `--control` (seven attributes with 8-dim z^k / "
-          "w^k sub-vectors, 72 dims for the rest, contrastive loss of weight λ = 2 on the bundled classifiers' "
-          "embeddings), otherwise identical settings (minibatch 64, lr 0.0025), trained side by side to 240 kimg.",
-}
+def group_text(res: dict) -> str:
+    """Which group the model was trained in, and (FINETUNES) how it was trained on after the GPU run."""
+    text = TEXT["group.control" if res["arch"] in ("stylegan2", "stylegan2-control") else "group.study"]
+    if ft := res.get("finetune"):
+        text += " " + TEXT["finetune.story"].format(base_kimg=ft["base_kimg"], kimg=ft["kimg"],
+                                                    how=finetune_how(res.get("run")))
+    return text
 
 
-def control_lines(res: dict, runs: Path) -> list[str]:
-    """The controllability table of `ganeval control evaluate` (controlled model vs SVM-steered baseline)."""
+def kind_text(res: dict) -> str:
+    kind = KINDS.get(res["arch"], res["arch"])
+    if res["arch"] != "stylegan":
+        return kind
+    return kind.format(depth=res["mapping_depth"]) + (" " + TEXT["w-is-z"] if res["mapping_depth"] == 0 else "")
+
+
+def control_text(res: dict, runs: Path) -> str:
+    """The controllability tables of `ganeval control evaluate` (controlled model vs SVM-steered baseline)."""
     if res["arch"] != "stylegan2-control":
-        return []
-    lines = ["## Control", ""]
+        return ""
+    paragraphs = []
     if res.get("encoder_r2"):
-        lines += ["The file carries control encoders E_k (`ganeval control train`, 2000 samples, 500 steps, seed 0); "
-                  "R² of w^k from y^k: " + ", ".join(f"{a} {v:.2f}" for a, v in res["encoder_r2"].items()) + ".", ""]
+        paragraphs.append(TEXT["control.encoders"].format(
+            r2=", ".join(f"{a} {v:.2f}" for a, v in res["encoder_r2"].items())))
     path = runs / CONTROL_EVAL
     if not path.is_file():
-        return lines + ["Controllability not measured yet.", ""]
+        paragraphs.append(TEXT["control.not-measured"])
+        return fill(read_template("control.md").format(paragraphs="\n\n".join(paragraphs)))
     import pandas as pd
 
     df = pd.read_csv(path)
@@ -475,121 +462,73 @@ def control_lines(res: dict, runs: Path) -> list[str]:
     match = steer.steer_target_effect.notna().any() if "steer_target_effect" in df else False
     match_net = steer.feature_net.iloc[-1] if match else None
     get = {(r.feature_net, r.metric, r.control_method, r.attr): r.value for r in df.itertuples()}
-    strength = (f"with each attribute's edit strength chosen so that `{match_net}` sees the same effect (mean change "
-                "of the attribute's probability) as for GAN-Control: leakage compared at equal effect" if match else
-                "to the 0.9-quantile of the positives' SVM distance")
-    lines += [
-        f"`ganeval control evaluate {res['model']} --baseline synthfaces-stylegan2 --samples {n} --ls-samples 0"
-        + (f" --steer-match {match_net}" if match else "") + "`: "
-        f"for each attribute, {n} samples set to 1 and {n} set to 0 through the encoders (the other sub-vectors "
-        "sampled); the baseline is the uncontrolled StyleGAN2 moved along the attribute's SVM normal in W (SVMs "
-        f"fitted to the training classifiers' labels), {strength}. Accuracy = the judge sees the requested value; "
-        "effect = mean change of its probability; leakage = mean |Δp| of the other 39 attributes. Two judges see the "
-        "same images: the classifier set whose embeddings M_k the controlled model was trained against "
-        "(`synthfaces-classifiers`), and the independent `synthfaces-judge` (other faces, other initialisation, wider "
-        "networks), which the generator never saw.", ""]
+    strength = (TEXT["control.strength.match"].format(net=match_net) if match
+                else TEXT["control.strength.quantile"])
+    paragraphs.append(TEXT["control.evaluation"].format(
+        model=res["model"], num_samples=n, steer_match=f" --steer-match {match_net}" if match else "",
+        strength=strength))
     attrs = [*res["encoder_r2"], "ALL"] if res.get("encoder_r2") else ["ALL"]
     cells = [("control_accuracy", "encoders"), ("control_accuracy", "svm-steering"), ("control_effect", "encoders"),
              ("control_effect", "svm-steering"), ("control_leakage", "encoders"), ("control_leakage", "svm-steering")]
     for net in dict.fromkeys(df.feature_net):
-        who = "training classifiers" if net == "synthfaces-classifiers" else "independent judge"
-        lines += [f"Judged by `{net}` ({who}):", "",
-                  "| attribute | accuracy (GAN-Control) | accuracy (SVM steering) | effect (GAN-Control) "
-                  "| effect (SVM steering) | leakage (GAN-Control) | leakage (SVM steering) |",
-                  "|---|---|---|---|---|---|---|"]
+        rows = []
         for a in attrs:
             vals = [get.get((net, m, meth, a)) for m, meth in cells]
-            lines.append(f"| {'mean' if a == 'ALL' else a} | "
-                         + " | ".join("—" if v is None else f"{v:.3f}" for v in vals) + " |")
-        lines.append("")
+            rows.append(f"| {TEXT['control.mean'] if a == 'ALL' else a} | "
+                        + " | ".join(MISSING if v is None else f"{v:.3f}" for v in vals) + " |")
+        who = TEXT["control.judge.training" if net == "synthfaces-classifiers" else "control.judge.other"]
+        paragraphs.append(TEXT["control.table"].format(net=net, who=who, rows="\n".join(rows)))
     if match:
         scale = dict(zip(steer.attr, steer.steer_scale))
         reached = dict(zip(steer.attr, steer.steer_reached))
-        lines += ["Steering strength c (1 = the 0.9-quantile edit; searched up to 8): " + ", ".join(
-            f"{a} {scale[a]:.2f}" + ("" if str(reached[a]) == "True" else " (GAN-Control's effect out of reach)")
-            for a in attrs if a in scale) + ".", ""]
-    return lines
+        paragraphs.append(TEXT["control.steering"].format(scales=", ".join(
+            f"{a} {scale[a]:.2f}" + ("" if str(reached[a]) == "True" else " " + TEXT["control.out-of-reach"])
+            for a in attrs if a in scale)))
+    return fill(read_template("control.md").format(paragraphs="\n\n".join(paragraphs)))
+
+
+def frequencies_text(res: dict, attr_names, args) -> str:
+    f = res["freq"]
+    if f is None:
+        return TEXT["frequencies.missing"]
+    rows = [TEXT["frequencies.row"].format(attr=a, data_true=f["data_true"][k], data_detected=f["data_detected"][k],
+                                           generated=f["gen"][k], difference=f["gen"][k] - f["data_detected"][k])
+            for k, a in enumerate(attr_names)]
+    return TEXT["frequencies.table"].format(num_images=args.attr_samples, last=args.attr_samples - 1,
+                                            mad_detected=res["mad_detected"], mad_true=res["mad_true"],
+                                            rows="\n".join(rows))
 
 
 def finetune_how(run) -> str:
     """How a fine-tuning run's options relate to its base run's (FINETUNES `options`)."""
-    return FINETUNES.get(run, {}).get("options", "with the same options")
-
-
-def finetune_text(res: dict) -> str:
-    ft = res.get("finetune")
-    if not ft:
-        return ""
-    how = finetune_how(res.get("run"))
-    return (f" Unlike its twin, it was then trained on: from the G_ema of its {ft['base_kimg']:g}-kimg snapshot, "
-            f"with a new discriminator (the GPU run kept no D), {ft['kimg']:g} kimg more on the CPU {how} (see the "
-            "training command).")
+    return FINETUNES.get(run, {}).get("options", TEXT["finetune.same-options"])
 
 
 def where_text(res: dict) -> str:
     ft = res.get("finetune")
     if not ft:
-        return " on one GPU (time-boxed, see the hardware row)"
-    return (f" in all ({ft['base_kimg']:g} kimg in {ft['base_wall_s'] / 60:.0f} min on one GPU, a new discriminator "
-            f"trained {ft['new_d_kimg']:g} kimg in {ft['new_d_s'] / 60:.0f} min, then {ft['kimg']:g} kimg in "
-            f"{ft['wall_s'] / 60:.0f} min on the CPU; see the hardware row)")
+        return TEXT["where.gpu"]
+    return TEXT["where.finetune"].format(base_kimg=ft["base_kimg"], base_minutes=ft["base_wall_s"] / 60,
+                                         new_d_kimg=ft["new_d_kimg"], new_d_minutes=ft["new_d_s"] / 60,
+                                         kimg=ft["kimg"], minutes=ft["wall_s"] / 60)
 
 
 def write_card(out: Path, res: dict, stats: dict, attr_names, args) -> None:
     model = res["model"]
-    name = model.removeprefix("synthfaces-")
-    lines = [f"# {model}", "", f"{KINDS.get(res['arch'], res['arch'])}" + (
-        f", mapping depth {res['mapping_depth']}" + (" (W = normalised Z)" if res["mapping_depth"] == 0 else "")
-        if res["arch"] == "stylegan" else "") + ", 64×64, trained on the synthfaces benchmark "
-        "(`synthfaces:70000?res=64`) with `ganeval train`.",
-        GROUP_TEXT[res["arch"] in ("stylegan2", "stylegan2-control")] + finetune_text(res),
-        f"{res['kimg']:g} kimg in {res['wall_time_s'] / 60:.0f} min{where_text(res)}: "
-        f"**{QUALITY_NOTES.get(name, 'see the samples below')}.** " + QUALITY_TAIL, "",
-        "| | |", "|---|---|",
-        f"| file | `{model}.pt` (G_ema only, ganeval native format, {res['size'] / 1e6:.2f} MB, "
-        f"{'float16' if res['half'] else 'float32'}) |",
-        f"| sha256 | `{res['sha256']}` |",
-        f"| kimg | {res['kimg']:g} |",
-        f"| level of detail at the snapshot | {res['lod']:.2f} ({lod_text(res['lod'])}) |",
-        f"| wall time | {res['wall_time_s'] / 60:.1f} min ({res['wall_time_s']:.0f} s) |",
-        f"| hardware | {res.get('hardware', HARDWARE['study'])} |",
-        f"| generator parameters | {res['params']:,} |",
-        f"| losses at the last tick | D {stats.get('Loss/D/loss', float('nan')):.3f}, "
-        f"G {stats.get('Loss/G/loss', float('nan')):.3f} |",
-        f"| synthfaces-FD | {fd_text(res)} |",
-        "", "## Training command", "", "```", res["command"], "```", "",
-        FINETUNES.get(res.get("run"), {}).get("chosen", "Stopped by the time box")
-        + f"; this file is the G_ema of the snapshot at {res['kimg']:g} kimg"
-        + (f" ({ft['base_kimg']:g} + the fine-tuning run's {ft['kimg']:g})." if (ft := res.get("finetune")) else "."),
-        "fp16 storage is used only if it changes images by at most 1e-3 (max abs, 16 seeds, const noise): "
-        f"measured {res['half_diff']:.1e} → {'float16' if res['half'] else 'float32'}.", "",
-        "## Samples", "",
-        f"![samples]({model}.png)", "",
-        f"`ganeval generate {model} --seeds 0-31 --nrow 8 --out {model}.png` (psi 1, const noise, uncurated).", "",
-        "## Synthfaces-FD", "", f"{protocol(args)}: **{fd_text(res)}**.", "",
-        "## Projection of held-out faces", "",
-    ] + projection_lines(res) + control_lines(res, Path(args.runs)) + [
-        "## Attribute frequencies", "",
-    ]
-    if res["freq"] is None:
-        lines += ["Not measured: the bundled classifiers (`pretrained/synthfaces-classifiers.pt`) were missing.", ""]
-    else:
-        f = res["freq"]
-        lines += [
-            f"Positive rate per attribute. *data (labels)*: true labels of all 70,000 training faces; "
-            f"*data (detected)*: {args.attr_samples} training images (indices 0..{args.attr_samples - 1}) "
-            f"classified by the bundled classifiers (logit > 0); *generated*: {args.attr_samples} samples "
-            f"(seeds 0..{args.attr_samples - 1}, psi 1, const noise) classified the same way.", "",
-            f"Mean absolute difference generated vs data (detected): **{res['mad_detected']:.3f}**; "
-            f"vs data (labels): **{res['mad_true']:.3f}**.", "",
-            "| attribute | data (labels) | data (detected) | generated | difference |", "|---|---|---|---|---|",
-        ]
-        for k, a in enumerate(attr_names):
-            d = f["gen"][k] - f["data_detected"][k]
-            lines.append(f"| {a} | {f['data_true'][k]:.3f} | {f['data_detected'][k]:.3f} | {f['gen'][k]:.3f} | "
-                         f"{d:+.3f} |")
-        lines.append("")
-    (out / f"{model}.md").write_text("\n".join(lines), encoding="utf-8")
+    ft = res.get("finetune")
+    card = read_template("card.md").format(
+        model=model, kind=kind_text(res), group=group_text(res), kimg=res["kimg"],
+        wall_minutes=res["wall_time_s"] / 60, wall_s=res["wall_time_s"], where=where_text(res),
+        quality=QUALITY_NOTES.get(model.removeprefix("synthfaces-"), TEXT["quality-unknown"]),
+        size_mb=res["size"] / 1e6, dtype="float16" if res["half"] else "float32", sha256=res["sha256"],
+        lod=res["lod"], lod_text=lod_text(res["lod"]), hardware=res.get("hardware", HARDWARE["study"]),
+        params=res["params"], loss_d=stats.get("Loss/D/loss", float("nan")),
+        loss_g=stats.get("Loss/G/loss", float("nan")), fd=fd_text(res), command=res["command"],
+        chosen=FINETUNES.get(res.get("run"), {}).get("chosen", TEXT["chosen.time-box"]),
+        kimg_parts=" " + TEXT["finetune.kimg"].format(base_kimg=ft["base_kimg"], kimg=ft["kimg"]) if ft else "",
+        half_diff=res["half_diff"], protocol=protocol(args), projection=projection_text(res),
+        control=control_text(res, Path(args.runs)), frequencies=frequencies_text(res, attr_names, args))
+    (out / f"{model}.md").write_text(fill(card), encoding="utf-8")
 
 
 # Table order: the study by mapping depth, its PGGAN baseline, then the GAN-Control pair (baseline first).
@@ -600,48 +539,24 @@ README_ORDER = [*(f"synthfaces-stylegan-map{d}" for d in range(9)), "synthfaces-
 def write_readme(out: Path, results: dict, args) -> None:
     results = dict(sorted(results.items(), key=lambda kv: README_ORDER.index(kv[0]) if kv[0] in README_ORDER
                           else len(README_ORDER)))
-    lines = [
-        "# Bundled models", "",
-        "Small generators trained with `ganeval train` on the synthfaces benchmark (64×64): the five of the",
-        "mapping-depth study (StyleGAN paper Table 4 at toy scale; identical settings except the architecture /",
-        "mapping depth) and the GAN-Control pair (StyleGAN2 with and without seven controlled attributes). Each",
-        "group was trained on one lent H100 GPU (`tools/train_gpu.sh`), in different sessions, and is bundled at the",
-        "newest kimg all its members reached: 380 kimg for the study (26 min, all five beside the first GAN-Control",
-        "pair), 240 kimg for the GAN-Control pair (25 min, beside a λ = 1 variant; the controlled model is about",
-        "1.5x slower per kimg than its twin)." + "".join(
-            f" The controlled model was then trained on for {ft['kimg']:g} kimg on the CPU (a new discriminator, "
-            f"the GPU run kept none), {finetune_how(r.get('run'))}: "
-            f"{r['kimg']:g} kimg in all."
-            for r in results.values() if (ft := r.get("finetune"))),
-        "The study models and the uncontrolled StyleGAN2 draw recognisable",
-        "cartoon faces with some distorted features; the controlled model's faces are speckled (see the cards). Load",
-        "one by name: `ganeval.load_generator('synthfaces-stylegan-map8')`, `ganeval info synthfaces-stylegan-map8`",
-        "(prints the card).", "",
-        f"synthfaces-FD: {protocol(args)}. Lower is better; the interval is a Poisson bootstrap over the",
-        "generated samples. Attribute MAD: mean over the 40 attributes of |generated − data| positive rate,",
-        f"both detected by the bundled classifiers on {args.attr_samples} images.", "",
-        "| model | arch | mapping depth | kimg | lod | wall time | G params | synthfaces-FD | attribute MAD "
-        "| projection PSNR W / W+ (dB, median) | card | samples |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    finetunes = "".join(" " + TEXT["readme.finetune"].format(kimg=ft["kimg"], how=finetune_how(r.get("run")),
+                                                             total_kimg=r["kimg"])
+                        for r in results.values() if (ft := r.get("finetune")))
+    rows = []
     for res in results.values():
-        m = res["model"]
-        fd = "—" if res["fd"] is None else f"{res['fd']:.2f} [{res['fd_ci'][0]:.2f}, {res['fd_ci'][1]:.2f}]"
-        mad = "—" if res.get("mad_detected") is None else f"{res['mad_detected']:.3f}"
-        depth = "—" if res["arch"] == "pggan" else str(res["mapping_depth"])
+        fd = MISSING if res["fd"] is None else TEXT["readme.fd"].format(fd=res["fd"], low=res["fd_ci"][0],
+                                                                         high=res["fd_ci"][1])
+        mad = MISSING if res.get("mad_detected") is None else f"{res['mad_detected']:.3f}"
+        depth = MISSING if res["arch"] == "pggan" else str(res["mapping_depth"])
         pr = res.get("projection")
-        proj = "n/a (no W)" if pr is None else \
-            f"{np.median(pr['w']['psnr']):.1f} / {np.median(pr['w+']['psnr']):.1f}"
-        lines.append(f"| `{m}` | {res['arch']} | {depth} | {res['kimg']:g} | {res['lod']:.2f} | "
-                     f"{res['wall_time_s'] / 60:.0f} min | "
-                     f"{res['params']:,} | {fd} | {mad} | {proj} | [card]({m}.md) | [grid]({m}.png) |")
-    lines += ["", "`synthfaces-classifiers.pt`: the 40 bundled attribute classifiers (features for synth-fd, "
-              "synth-lpips and separability; [card](synthfaces-classifiers.md)); `synthfaces-judge.pt`: a second, "
-              "independent set that judges the GAN-Control model ([card](synthfaces-judge.md)); "
-              "`synthfaces-classifiers-b.pt`: a third set, which the GAN-Control model was trained against beside "
-              "the first and the judge never was ([card](synthfaces-classifiers-b.md)).", "",
-              "`tools/make_bundle.py` rebuilds the files, cards and this table from the training runs.", ""]
-    (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
+        proj = TEXT["readme.no-w"] if pr is None else \
+            TEXT["readme.psnr"].format(w=np.median(pr["w"]["psnr"]), w_plus=np.median(pr["w+"]["psnr"]))
+        rows.append(TEXT["readme.row"].format(model=res["model"], arch=res["arch"], depth=depth, kimg=res["kimg"],
+                                              lod=res["lod"], wall_minutes=res["wall_time_s"] / 60,
+                                              params=res["params"], fd=fd, mad=mad, projection=proj))
+    readme = read_template("readme.md").format(finetunes=finetunes, protocol=protocol(args),
+                                               attr_samples=args.attr_samples, rows="\n".join(rows))
+    (out / "README.md").write_text(fill(readme), encoding="utf-8")
 
 
 if __name__ == "__main__":
