@@ -1,4 +1,4 @@
-"""pretrained/export_runs.py: which snapshot of each GPU run comes back, and in what form."""
+"""tools/export_runs.py: which snapshot of each GPU run comes back, and in what form."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from pathlib import Path
 import torch
 
 import ganeval
-from ganeval.checkpoints import PRETRAINED_DIR
+
+# The bundling tools live in the repository's tools/, beside tests/.
+TOOLS_DIR = Path(__file__).resolve().parents[1] / "tools"
 
 TINY = dict(z_dim=8, channel_base=64, channel_max=8)
 
 
 def _export_module():
-    spec = importlib.util.spec_from_file_location("export_runs", PRETRAINED_DIR / "export_runs.py")
+    spec = importlib.util.spec_from_file_location("export_runs", TOOLS_DIR / "export_runs.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -4,7 +4,9 @@ their model cards."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,9 @@ from click.testing import CliRunner
 
 import ganeval
 from ganeval.checkpoints import PRETRAINED_DIR
+
+# The bundling tools (make_bundle.py, train_gpu.sh) live in the repository's tools/, beside tests/.
+TOOLS_DIR = Path(__file__).resolve().parents[1] / "tools"
 
 # name -> (arch, mapping depth)
 MODELS = {
@@ -30,6 +35,17 @@ def _card(name: str) -> str:
     return (PRETRAINED_DIR / f"{name}.md").read_text(encoding="utf-8")
 
 
+def _make_bundle():
+    """tools/make_bundle.py as a module (tools/ is no package)."""
+    spec = importlib.util.spec_from_file_location("make_bundle", TOOLS_DIR / "make_bundle.py")
+    make_bundle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_bundle)
+    return make_bundle
+
+
+# Consistency of the bundle (cards vs files, cards vs the bundling tools' data and train_gpu.sh) is marked `bundle`:
+# `pytest -m bundle` runs only these, `-m 'not bundle'` leaves them out.
+@pytest.mark.bundle
 @pytest.mark.parametrize("name", list(MODELS))
 def test_sha256_matches_card(name):
     path = PRETRAINED_DIR / f"{name}.pt"
@@ -39,6 +55,7 @@ def test_sha256_matches_card(name):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == m.group(1)
 
 
+@pytest.mark.bundle
 @pytest.mark.parametrize("name", list(MODELS))
 def test_card_states_kimg_and_command(name):
     card = _card(name)
@@ -73,17 +90,15 @@ def test_info_prints_the_card():
     assert "## Training command" in r.output
 
 
+@pytest.mark.bundle
 def test_gan_control_cards_give_the_command_train_gpu_runs():
-    """The GAN-Control pair's cards and files state the command pretrained/train_gpu.sh runs for their runs today
+    """The GAN-Control pair's cards and files state the command tools/train_gpu.sh runs for their runs today
     (make_bundle expands the script's `run` line), and the options it stored at training time agree with it; a
     model trained on elsewhere (make_bundle.FINETUNES: the controlled one) states the base run's command followed
     by its own stages, the last of which agrees with the options it stored."""
-    import importlib.util
     import json
 
-    spec = importlib.util.spec_from_file_location("make_bundle", PRETRAINED_DIR / "make_bundle.py")
-    make_bundle = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_bundle)
+    make_bundle = _make_bundle()
     for model in ("synthfaces-stylegan2", "synthfaces-stylegan2-control"):
         meta = ganeval.load_checkpoint(model).meta
         stored = json.loads(meta["training_options"])
@@ -109,6 +124,22 @@ def test_gan_control_cards_give_the_command_train_gpu_runs():
         if stored.get("control"):   # the classifier sets it was trained against: those of the last stage naming any
             nets = [m.group(1) for line in chain if (m := re.search(r"--control-net (\S+)", line))]
             assert stored["control_net"] == (nets[0] if nets else "synthfaces-classifiers"), model
+
+
+@pytest.mark.bundle
+@pytest.mark.parametrize("name", list(MODELS))
+def test_card_carries_the_texts_of_the_bundling_tools(name):
+    """The wording make_bundle fills a card with (tools/bundle_cards/texts.md) is what the committed card says: the
+    model's kind, its group's text, hardware and launch note (the file's stored command too), its quality note."""
+    make_bundle = _make_bundle()
+    arch, depth = MODELS[name]
+    card, meta = _card(name), ganeval.load_checkpoint(name).meta
+    group = "control" if arch in ("stylegan2", "stylegan2-control") else "study"
+    assert card.splitlines()[2].startswith(make_bundle.kind_text(dict(arch=arch, mapping_depth=depth)) + ", 64×64, ")
+    assert make_bundle.TEXT[f"group.{group}"] in card
+    assert f"**{make_bundle.QUALITY_NOTES[name.removeprefix('synthfaces-')]}.**" in card
+    assert make_bundle.LAUNCHED[group] in meta["command"] and make_bundle.LAUNCHED[group] in card
+    assert f"| hardware | {make_bundle.HARDWARE[group]}" in card
 
 
 # Target: mean |frequency difference| < 0.15 (answering "absent" for every attribute would score 0.231).

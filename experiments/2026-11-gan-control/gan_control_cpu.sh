@@ -1,11 +1,12 @@
 #!/bin/bash
 # GAN-Control on the CPU at 32x32: the runs behind the README's CPU experiments (one thread each, ~50 s/kimg).
-#   bash benchmarks/gan_control_cpu.sh ab          three 20-kimg arms from scratch: features / prob / features+augment
-#   bash benchmarks/gan_control_cpu.sh long KIMG   continue the features arm to KIMG (τ 0.2,0.6 for every attribute)
-#   bash benchmarks/gan_control_cpu.sh taulow KIMG fork the features arm at 20 kimg with per-attribute thresholds
-#                                                  τ⁺_k = median same-label distance, τ⁻_k = its lower quartile
-#   bash benchmarks/gan_control_cpu.sh eval RUN_DIR KIMG [SAMPLES]
-#                                                  encoders + `control evaluate` (both judges) of one snapshot
+# From the repository root (bash experiments/2026-11-gan-control/gan_control_cpu.sh ...):
+#   ab                      three 20-kimg arms from scratch: features / prob / features+augment
+#   long KIMG               continue the features arm to KIMG (τ 0.2,0.6 for every attribute)
+#   taulow KIMG             fork the features arm at 20 kimg with per-attribute thresholds
+#                           τ⁺_k = median same-label distance, τ⁻_k = its lower quartile
+#   eval RUN_DIR KIMG [SAMPLES]
+#                           encoders + `control evaluate` (both judges) of one snapshot
 # Runs go to $RUNS (default /tmp/gan_control_cpu); every command returns at once except eval (setsid, logs there).
 set -eu
 RUNS=${RUNS:-/tmp/gan_control_cpu}

@@ -2,15 +2,15 @@
 # Train the bundled synthfaces generators on one GPU (the exact commands behind the cards): the five of the
 # mapping-depth study and the GAN-Control pair (stylegan2, stylegan2-control-w2); the two groups were trained in
 # different sessions (`launch` with their names).
-#   bash pretrained/train_gpu.sh launch [NAME..] start the runs (all seven bundled ones, or the named ones, variants
+#   bash tools/train_gpu.sh launch [NAME..]      start the runs (all seven bundled ones, or the named ones, variants
 #                                                below included) in the background (setsid), under $RUNS
-#   bash pretrained/train_gpu.sh wait SECONDS    print progress every minute for SECONDS
-#   bash pretrained/train_gpu.sh export DIR      stop nothing; write G_ema-only copies of the newest snapshot
+#   bash tools/train_gpu.sh wait SECONDS         print progress every minute for SECONDS
+#   bash tools/train_gpu.sh export DIR           stop nothing; write G_ema-only copies of the newest snapshot
 #                                                common to each group, stats and logs, into DIR
-#   bash pretrained/train_gpu.sh full DIR NAME.. the named runs whole (newest full snapshot with D and the
+#   bash tools/train_gpu.sh full DIR NAME..      the named runs whole (newest full snapshot with D and the
 #                                                optimiser states, options, stats) as DIR/full-NAME.tar.part-a?
 #                                                (15 MB pieces: the device tool brings back 16 MiB per file)
-#   bash pretrained/train_gpu.sh resume DIR      put the full-*.tar pieces of DIR back together under $RUNS and
+#   bash tools/train_gpu.sh resume DIR           put the full-*.tar pieces of DIR back together under $RUNS and
 #                                                continue each run (same options, --kimg 5000) in the background
 # Every run is time-boxed by whoever calls `wait`; `export` takes the largest kimg all runs of a group reached.
 set -u
@@ -38,7 +38,8 @@ run() {   # name, args...
     > "$RUNS/$name.log" 2>&1 < /dev/null &
 }
 
-# Sourced (benchmarks/gan_control_speed.sh): the settings above and run() only.
+# Sourced (experiments/2026-11-gan-control/gan_control_speed.sh and gan_control_finetune.sh): the settings above
+# and run() only.
 [ "${BASH_SOURCE[0]}" != "$0" ] && return 0
 
 case "${1:-}" in
@@ -77,7 +78,7 @@ wait)
   ;;
 export)
   # ganeval from this checkout, installed or not (the GPU machine has no install)
-  PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" $PY pretrained/export_runs.py "$RUNS" "${2:?export DIR}"
+  PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" $PY tools/export_runs.py "$RUNS" "${2:?export DIR}"
   ;;
 full)
   dir=${2:?full DIR NAME..}; mkdir -p "$dir"

@@ -12,18 +12,16 @@
 #   twoset  as tau06, against two classifier sets at once (--control-net synthfaces-classifiers,
 #           synthfaces-classifiers-b: the mean of their losses), so a cue only one set reads does not pay (the
 #           bundled model's last 60 kimg went on from tau06's 170-kimg snapshot this way)
-#   bash benchmarks/gan_control_finetune.sh start [SNAPSHOT]   the fine-tuning start ($RUNS/start.pt)
-#   bash benchmarks/gan_control_finetune.sh arms [NAME..]      the arms (all, or the named) in the background (logs
-#                                                            in $RUNS); stop them with pkill -f 'name NAME'
-#   bash benchmarks/gan_control_finetune.sh eval RUN_DIR KIMG | eval SNAPSHOT TAG
-#                                                            encoders (as make_bundle), `control evaluate`
-#                                                            (300 samples, every judge), `control taus --generator`,
-#                                                            fd_synth (2000 vs synthfaces:5000?res=64)
-#   bash benchmarks/gan_control_finetune.sh judge RUN_DIR KIMG..   only the encoders and `control evaluate` per
-#                                                            snapshot, then one row per snapshot: the judge's
-#                                                            accuracy per attribute, its mean and how many reach
-#                                                            0.9, each training set's mean and count (the README's
-#                                                            snapshot table; 2-2.5 min per snapshot)
+# From the repository root (bash experiments/2026-11-gan-control/gan_control_finetune.sh ...):
+#   start [SNAPSHOT]          the fine-tuning start ($RUNS/start.pt)
+#   arms [NAME..]             the arms (all, or the named) in the background (logs in $RUNS); stop them with
+#                             pkill -f 'name NAME'
+#   eval RUN_DIR KIMG | eval SNAPSHOT TAG
+#                             encoders (as tools/make_bundle.py), `control evaluate` (300 samples, every judge),
+#                             `control taus --generator`, fd_synth (2000 vs synthfaces:5000?res=64)
+#   judge RUN_DIR KIMG..      only the encoders and `control evaluate` per snapshot, then one row per snapshot: the
+#                             judge's accuracy per attribute, its mean and how many reach 0.9, each training set's
+#                             mean and count (the README's snapshot table; 2-2.5 min per snapshot)
 set -eu
 RUNS=${RUNS:-/tmp/gan_control_finetune}
 PY=${PY:-.venv/bin/python}
@@ -46,12 +44,12 @@ judge_one() {   # judge_one SNAPSHOT TAG: encoders as make_bundle fits them, the
 
 case "${1:-}" in
 start)
-  $PY benchmarks/new_discriminator.py "${2:-pretrained/synthfaces-stylegan2-control.pt}" "$RUNS/start.pt" 6
+  $PY experiments/2026-11-gan-control/new_discriminator.py "${2:-pretrained/synthfaces-stylegan2-control.pt}" "$RUNS/start.pt" 6
   ;;
 arms)
-  # The bundled pair's settings (pretrained/train_gpu.sh), on the CPU with one data worker.
+  # The bundled pair's settings (tools/train_gpu.sh), on the CPU with one data worker.
   export KIMG=5000 DEVICE=cpu
-  source pretrained/train_gpu.sh   # COMMON (its --out is our $RUNS), PAIR, CONTROL
+  source tools/train_gpu.sh   # COMMON (its --out is our $RUNS), PAIR, CONTROL
   COMMON="${COMMON/--workers 2/--workers 1}"
   for arm in "tau06:--control-tau 0.2,0.6" "taumed:--control-tau $TAUMED" "blur1:--control-tau 0.2,0.6 --control-blur 1" \
              "twoset:--control-tau 0.2,0.6 --control-net synthfaces-classifiers,synthfaces-classifiers-b"; do

@@ -3,7 +3,9 @@ rendered with w^k = E_k(0) / E_k(1), classified as they are and after a Gaussian
 down-and-up sampling. Control the training net keeps under blur while the judge does not see it is not a
 high-frequency pattern; accuracy that rises under blur was hidden by high-frequency texture.
 
-    python benchmarks/gan_control_blur.py [CKPT] [N]     defaults: synthfaces-stylegan2-control, 200 latents
+    python experiments/2026-11-gan-control/gan_control_blur.py [CKPT] [N]
+
+Defaults: synthfaces-stylegan2-control, 200 latents.
 
 Prints one line per attribute: transform: training-net / judge accuracy.
 """

@@ -1,6 +1,6 @@
 """Copy what make_bundle.py needs out of a training directory: G_ema-only snapshots, options, stats, logs, grids.
 
-    python pretrained/export_runs.py RUNS OUT
+    python tools/export_runs.py RUNS OUT
 
 Runs are grouped (the mapping-depth study; StyleGAN2 with and without GAN-Control); for each group the
 snapshot taken is the newest kimg that every run of the group has reached, so that the models of a group

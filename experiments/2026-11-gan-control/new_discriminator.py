@@ -3,7 +3,9 @@ alone, the generator frozen, for KIMG kimg against the snapshot's G_ema (StyleGA
 gamma 1 every 16 steps, minibatch 64, lr 0.0025 — the bundled pair's settings), written as a weights-only
 checkpoint (G = G_ema = the snapshot, D = the new one) that `ganeval train --resume` takes as a fine-tuning start.
 
-    python benchmarks/new_discriminator.py SNAPSHOT OUT.pt [KIMG] [DATA]     defaults: 6 kimg, synthfaces:70000?res=64
+    python experiments/2026-11-gan-control/new_discriminator.py SNAPSHOT OUT.pt [KIMG] [DATA]
+
+Defaults: 6 kimg, synthfaces:70000?res=64.
 
 Why train D first: a random D gives the generator random gradients, and Adam turns them into full-size steps.
 """
