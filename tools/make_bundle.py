@@ -44,11 +44,13 @@ import numpy as np
 import torch
 
 import ganeval
-from ganeval.checkpoints import PRETRAINED_DIR
 from ganeval.features.attributes import load_classifiers
-from ganeval.generate import generate_images, z_from_seeds
 from ganeval.images import save_image_grid
+from ganeval.models.generate import generate_images, z_from_seeds
 from ganeval.train.options import run_snapshots, runs_by_name
+
+# The repository's pretrained/ folder (installed as the package data ganeval.pretrained): bundles are written here.
+PRETRAINED_DIR = Path(__file__).resolve().parents[1] / "pretrained"
 
 # The prose of the cards and of pretrained/README.md is data: Markdown in tools/bundle_cards/ (card.md, control.md
 # and readme.md: the documents with {fields} for str.format; texts.md: the named texts that fill them). Markdown
@@ -244,7 +246,7 @@ def main():
     torch.set_num_threads(2)
     out = Path(args.out)
     if args.cards_only:   # rewrite cards and README from <runs>/bundle-*.json (no recomputation)
-        from ganeval.attributes import NVIDIA_ATTRS
+        from ganeval.data.attributes import NVIDIA_ATTRS
 
         runs = runs_by_name(args.runs)
         for f in sorted(Path(args.runs).glob("bundle-*.json")):
@@ -280,8 +282,8 @@ def main():
     except Exception as e:  # noqa: BLE001 - reported in the cards
         print(f"no classifiers: {e}", flush=True)
 
-    from ganeval.attributes import NVIDIA_ATTRS
     from ganeval.data import open_dataset, sample_labels
+    from ganeval.data.attributes import NVIDIA_ATTRS
 
     spec = "synthfaces:70000?res=64"
     data_true = sample_labels(np.arange(70000), 0).numpy().astype(np.float64).mean(axis=0)
@@ -295,7 +297,7 @@ def main():
         data_detected = detect(classifiers, reals).mean(axis=0)
         np.save(cached, data_detected)
     if args.prepare:   # only the data side (classifier frequencies, FD reference statistics), then exit
-        from ganeval.metrics.fid import reference_stats
+        from ganeval.metrics.reference import reference_stats
 
         reference_stats(args.fd_reference, 64, "synth-fd", None, False, cache=True, progress=False)
         print("prepared", flush=True)

@@ -15,10 +15,10 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from ganeval.attributes import resolve_attrs
 from ganeval.control.encoders import controlled_ws, load_control
 from ganeval.control.loss import gaussian_blur  # what --control-blur applies (5 taps at these sigmas)
-from ganeval.metrics.separability import _load_classifiers
+from ganeval.data.attributes import resolve_attrs
+from ganeval.metrics.separability import load_judge
 
 TRANSFORMS = {
     "none": lambda x: x,
@@ -33,7 +33,7 @@ TRANSFORMS = {
 def main(ckpt: str = "synthfaces-stylegan2-control", n: int = 200) -> None:
     G, enc = load_control(ckpt)
     G.eval()
-    nets = {name: _load_classifiers(name, "cpu") for name in ("synthfaces-classifiers", "synthfaces-judge")}
+    nets = {name: load_judge(name, "cpu") for name in ("synthfaces-classifiers", "synthfaces-judge")}
     z = torch.randn(n, G.z_dim, generator=torch.Generator().manual_seed(1))
     for k, attr in enumerate(G.control_attrs):
         imgs = {}

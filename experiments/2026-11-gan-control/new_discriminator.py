@@ -16,7 +16,6 @@ from dataclasses import replace
 
 import torch
 
-from ganeval import control  # noqa: F401 - registers stylegan2-control
 from ganeval.checkpoints import load_checkpoint, save_checkpoint
 from ganeval.data import open_dataset
 from ganeval.images import from_uint8
