@@ -81,7 +81,7 @@ def test_no_module_below_the_cli_imports_the_package_root():
 
 def test_imports_sit_at_module_top_outside_the_cli():
     inner = []
-    for path, name, tree in _modules():
+    for _path, name, tree in _modules():
         if name.startswith("ganeval.cli"):
             continue
         for func in ast.walk(tree):

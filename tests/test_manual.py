@@ -32,14 +32,13 @@ def _command_lines(text: str) -> list[list[str]]:
     """The `ganeval ...` command lines of a shell text (continuations joined, comments and torchrun dropped)."""
     out = []
     for line in text.replace("\\\n", " ").splitlines():
-        line = line.split(" #")[0].strip()
-        if line.startswith("$ "):
-            line = line[2:]
-        words = shlex.split(line, comments=True) if line else []
-        if "ganeval" in words:
-            words = words[words.index("ganeval"):]
-            if words[0] == "ganeval" and words[1:] and not words[1].startswith("-"):
-                out.append(words[1:])
+        line = line.split(" #")[0].strip().removeprefix("$ ")
+        if not (line.startswith("ganeval ") or line.startswith("torchrun ") and " ganeval " in line):
+            continue   # prose, or another program (make, pip, python)
+        words = shlex.split(line)
+        words = words[words.index("ganeval") + 1:]
+        if words and not words[0].startswith("-"):
+            out.append(words)
     return out
 
 

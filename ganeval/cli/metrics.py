@@ -177,8 +177,8 @@ def fid(ckpt, device, batch_size, seed, samples, out, quiet, state, data, metric
     \b
       ganeval fid --ckpt ffhq.pt --data ffhq.zip                       # fid50k_full
       ganeval fid --ckpt ffhq.pt --data ffhq.zip --metric kid50k
-      ganeval fid --ckpt synthfaces-stylegan-map8 --data 'synthfaces:1000?res=64' --feature-net synth-fd \\
-          --samples 500
+      ganeval fid --ckpt synthfaces-stylegan-map8 --data 'synthfaces:500?res=64' --feature-net synth-fd \\
+          --samples 200
     """
     from .. import dist
     from ..metrics.presets import preset_reference_stats, run_preset
