@@ -59,12 +59,9 @@ def write_report(result, out: Path, models, presets, command=None, device="cpu")
     with atomic_write(out / "results.csv", suffix=".csv") as tmp:
         table.to_csv(tmp, index=False)
     files["results.csv"] = out / "results.csv"
-    try:
-        with atomic_write(out / "results.parquet", suffix=".parquet") as tmp:
-            table.astype({c: str for c in table.columns if table[c].dtype == object}).to_parquet(tmp, index=False)
-        files["results.parquet"] = out / "results.parquet"
-    except ImportError:  # pyarrow is optional for users; the CSV carries the same table
-        pass
+    with atomic_write(out / "results.parquet", suffix=".parquet") as tmp:   # pyarrow is a dependency
+        table.astype({c: str for c in table.columns if table[c].dtype == object}).to_parquet(tmp, index=False)
+    files["results.parquet"] = out / "results.parquet"
     with atomic_write(out / "table.md", suffix=".md") as tmp:
         tmp.write_text(markdown_table(result.wide))
     files["table.md"] = out / "table.md"
