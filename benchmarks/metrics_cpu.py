@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import io
 import os
 import sys
@@ -47,8 +46,8 @@ def main():
     from ganeval.features.inception import load_inception, write_standin_weights
     from ganeval.features.lpips import load_lpips_vgg16
     from ganeval.images import to_uint8
+    from ganeval.metrics import FeatureStats, frechet, frechet_distance, kernel_distance
     from ganeval.metrics import sampling as streams
-    from ganeval.metrics.fid import FeatureStats, frechet_distance, kernel_distance
     from ganeval.metrics.ppl import ppl_distances
     from ganeval.metrics.separability import fit_svm
 
@@ -114,10 +113,9 @@ def main():
     s2 = np.cov(x[2048:] + 0.1, rowvar=False)
     sec = timed(lambda: frechet_distance(np.zeros(2048), s1, np.zeros(2048), s2), repeat=1)
     row("frechet_distance 2048-d (scipy sqrtm)", "call", 1, sec)
-    fidmod = importlib.import_module("ganeval.metrics.fid")  # the module (ganeval.metrics.fid is the function)
-    root = fidmod._sqrt_psd(s2)
+    root = frechet._sqrt_psd(s2)
     row("bootstrap replicate distance 2048-d (eigvalsh)", "call", 1,
-        timed(lambda: fidmod._frechet_with_root(np.zeros(2048), s1, np.zeros(2048), s2, root), repeat=1))
+        timed(lambda: frechet.frechet_with_root(np.zeros(2048), s1, np.zeros(2048), s2, root), repeat=1))
     g = rng.normal(size=(2000, 2048)).astype(np.float32)
     r = rng.normal(size=(2000, 2048)).astype(np.float32)
     row("kid 100 subsets x 1000 (2048-d)", "call", 1,
