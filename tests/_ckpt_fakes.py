@@ -3,6 +3,9 @@
 No foreign code: NVlabs' persistence and dnnlib/tfutil networks are imitated by tiny classes living
 in fake modules that exist in sys.modules only while a file is written (they are removed before
 ganeval reads it, so a loader that imported them would fail).
+
+A pytest plugin (`pytest_plugins` in tests/conftest.py): tests do not import it but take the session fixture
+`ckpt_fakes`, whose attributes are the names in __all__ (`ckpt_fakes.write_tf_pickle(...)`).
 """
 
 from __future__ import annotations
@@ -15,8 +18,17 @@ import sys
 import types
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
+
+__all__ = [
+    "SQRT2", "fake_modules", "MARKER_SRC", "EasyDict", "nvlabs_generator_kwargs", "nvlabs_discriminator_kwargs",
+    "write_nvlabs_pickle", "Network", "tf_state", "write_tf_pickle", "rosinality_generator_shapes", "tf_conv",
+    "tf_conv2d_transpose", "tf_fused_upconv", "lrelu", "pixel_norm", "upscale", "tf_dense", "pggan_tf_forward",
+    "stylegan_tf_forward", "stylegan2_tf_pickle_states", "stylegan_tf_variables", "stylegan_tf_pickle_state",
+    "pggan_tf_variables", "progressive_d_tf_variables", "d_basic_tf_forward",
+]
 
 SQRT2 = math.sqrt(2)
 
@@ -516,3 +528,12 @@ def d_basic_tf_forward(v: dict, images: torch.Tensor, resolution: int, group_siz
     x = lrelu(bias(tf_conv(x, T["4x4/Conv/weight"]), "4x4/Conv/bias"))
     x = lrelu(tf_dense(x.reshape(n, -1), T["4x4/Dense0/weight"]) + T["4x4/Dense0/bias"])
     return tf_dense(x, T["4x4/Dense1/weight"], gain=1) + T["4x4/Dense1/bias"]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The fixture.
+
+@pytest.fixture(scope="session")
+def ckpt_fakes():
+    """The writers and reference forwards of this module (the names in __all__), as attributes."""
+    return types.SimpleNamespace(**{name: globals()[name] for name in __all__})

@@ -10,27 +10,13 @@ import ganeval
 from ganeval.errors import ConfigError
 from ganeval.models import ops
 
-TINY = dict(channel_base=256, channel_max=32, z_dim=32)
 ARCHS = ["pggan", "stylegan", "stylegan2"]
-
-
-def tiny_G(arch, res=16, depth=2, **kw):
-    cfg = dict(TINY, **kw)
-    if arch != "pggan":
-        cfg.update(w_dim=32, mapping_depth=depth)
-    torch.manual_seed(0)
-    return ganeval.build_generator(arch, res, **cfg)
-
-
-def tiny_D(arch, res=16):
-    torch.manual_seed(1)
-    return ganeval.build_discriminator(arch, res, channel_base=256, channel_max=32)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("res", [8, 16, 32, 64])
-def test_builds_and_shapes(arch, res):
-    G, D = tiny_G(arch, res), tiny_D(arch, res)
+def test_builds_and_shapes(arch, res, tiny_G, tiny_D):
+    G, D = tiny_G(arch, res), tiny_D(arch, res, seed=1)
     z = torch.randn(3, 32)
     ws = G.mapping(z)
     assert ws.shape == (3, G.num_ws, 32)
@@ -47,7 +33,7 @@ def test_builds_and_shapes(arch, res):
 
 @pytest.mark.parametrize("arch", ["stylegan", "stylegan2"])
 @pytest.mark.parametrize("depth", [0, 1, 2, 8])
-def test_mapping_depth(arch, depth):
+def test_mapping_depth(arch, depth, tiny_G):
     G = tiny_G(arch, 8, depth=depth)
     assert G.mapping_depth == depth and G.has_w == (depth > 0)
     assert len([n for n, _ in G.mapping.named_parameters() if n.endswith("weight")]) == depth
@@ -59,7 +45,7 @@ def test_mapping_depth(arch, depth):
         torch.testing.assert_close(ws[:, 0], z * (z.square().mean(1, keepdim=True) + 1e-8).rsqrt())
 
 
-def test_pggan_has_no_w():
+def test_pggan_has_no_w(tiny_G):
     G = tiny_G("pggan")
     assert not G.has_w and G.mapping_depth == 0
     with pytest.raises(ConfigError):
@@ -80,7 +66,7 @@ def test_stylegan2_config_f_parameter_count():
 
 
 @pytest.mark.parametrize("arch", ["stylegan", "stylegan2"])
-def test_truncation(arch):
+def test_truncation(arch, tiny_G):
     G = tiny_G(arch)
     G.mapping.w_avg.copy_(torch.randn(32))
     z = torch.randn(4, 32)
@@ -95,7 +81,7 @@ def test_truncation(arch):
     torch.testing.assert_close(wsh, G.w_avg + 0.5 * (ws - G.w_avg))
 
 
-def test_w_avg_tracking():
+def test_w_avg_tracking(tiny_G):
     G = tiny_G("stylegan2")
     G.train()
     z = torch.randn(64, 32)
@@ -111,7 +97,7 @@ def test_w_avg_tracking():
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_noise_modes(arch):
+def test_noise_modes(arch, tiny_G):
     G = tiny_G(arch).eval()
     z = torch.randn(2, 32)
     with torch.no_grad():
@@ -140,7 +126,7 @@ def test_noise_modes(arch):
 
 
 @pytest.mark.parametrize("arch", ["stylegan", "stylegan2"])
-def test_style_mixing(arch):
+def test_style_mixing(arch, tiny_G):
     G = tiny_G(arch)
     w1, w2 = G.mapping(torch.randn(3, 32)), G.mapping(torch.randn(3, 32))
     mixed = G.style_mix(w1, w2, 2)
@@ -157,8 +143,8 @@ def test_style_mixing(arch):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_gradients_reach_every_parameter(arch):
-    G, D = tiny_G(arch), tiny_D(arch)
+def test_gradients_reach_every_parameter(arch, tiny_G, tiny_D):
+    G, D = tiny_G(arch), tiny_D(arch, seed=1)
     z = torch.randn(4, 32)
     # Progressive nets use their lower-level to-RGB / from-RGB layers only while growing: sweep the lods
     # (a fade-in at every level, then fully grown) so every layer takes part in some step.

@@ -15,18 +15,6 @@ from ganeval.images import to_uint8
 from ganeval.projection import learning_rate, load_target_image, noise_regularization, project
 
 
-def tiny_G(rgb_scale: float = 1.0):
-    torch.manual_seed(0)
-    G = ganeval.build_generator("stylegan2", 16, channel_base=256, channel_max=32, z_dim=32, w_dim=32,
-                                mapping_depth=2).eval()
-    # A random net overshoots [-1, 1]; scale its output like a trained one's so targets are not clipped.
-    with torch.no_grad():
-        for n, p in G.named_parameters():
-            if "torgb.weight" in n:
-                p.mul_(rgb_scale)
-    return G
-
-
 def test_learning_rate_schedule():
     lrs = [learning_rate(s, 1000, 0.1) for s in range(1000)]
     assert lrs[0] == 0.0                                   # ramp-up from 0
@@ -45,8 +33,13 @@ def test_noise_regularization_zero_for_uncorrelated_and_large_for_smooth():
     assert noise_regularization([smooth]) > 100 * noise_regularization([white])
 
 
-def test_projection_recovers_generated_images():
-    G = tiny_G(rgb_scale=0.3)
+def test_projection_recovers_generated_images(tiny_G):
+    G = tiny_G().eval()
+    # A random net overshoots [-1, 1]; scale its output like a trained one's so targets are not clipped.
+    with torch.no_grad():
+        for n, p in G.named_parameters():
+            if "torgb.weight" in n:
+                p.mul_(0.3)
     z = torch.randn(2, 32, generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
         ws = G.mapping(z)
@@ -65,8 +58,8 @@ def test_projection_recovers_generated_images():
     assert set(r.table.columns) >= {"image", "distance", "psnr", "steps", "time_s", "space"}
 
 
-def test_projection_w_plus_and_noise_maps_renormalised():
-    G = tiny_G()
+def test_projection_w_plus_and_noise_maps_renormalised(tiny_G):
+    G = tiny_G().eval()
     with torch.no_grad():
         for n, p in G.named_parameters():
             if n.endswith("noise_strength"):
@@ -104,8 +97,8 @@ def test_target_loading_and_bad_targets(tmp_path):
         load_target_image(tmp_path / "junk.png", 16)
 
 
-def test_cli_project(tmp_path):
-    G = tiny_G()
+def test_cli_project(tmp_path, tiny_G):
+    G = tiny_G().eval()
     ganeval.save_checkpoint(tmp_path / "g.pt", G_ema=G)
     tdir = tmp_path / "targets"
     tdir.mkdir()

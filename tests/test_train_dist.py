@@ -13,23 +13,13 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from ganeval import dist, load_checkpoint
-from ganeval.train import GrowthSchedule, InMemoryDataset, SampleStream, resolve_options, train
+from ganeval.train import GrowthSchedule, SampleStream, train
 from ganeval.train.data import StepBatches
 
-
-def tiny_dataset(n=32, res=16):
-    g = torch.Generator().manual_seed(0)
-    x = F.interpolate(torch.rand([n, 3, 4, 4], generator=g), size=(res, res), mode="bilinear", align_corners=False)
-    return InMemoryDataset((x * 255).round().to(torch.uint8), name="tiny")
-
-
-def tiny_options(out, **kw):
-    return resolve_options(arch="stylegan2", data=tiny_dataset(), resolution=16, z_dim=16, w_dim=16, mapping_depth=2,
-                           channel_base=128, channel_max=16, batch=8, kimg=0.048, r1_interval=2, pl_interval=2,
-                           ema_kimg=0.02, snap=0, tick_kimg=0.016, out=str(out), workers=0, quiet=True, **kw)
+# The runs of this module (tiny_options: conftest.py): a StyleGAN2, 12 steps of 8 images.
+SCHEDULE = dict(batch=8, kimg=0.048, r1_interval=2, pl_interval=2, ema_kimg=0.02, snap=0, tick_kimg=0.016)
 
 
 def test_single_process_helpers_are_identities():
@@ -61,7 +51,7 @@ def test_data_order_does_not_depend_on_the_number_of_processes():
     assert one[0][0] == stream.indices(8, 10) and one[3][3] == stream.indices(38, 40)
 
 
-def _worker(tmp: str) -> None:
+def _worker(tmp: str, opts) -> None:
     torch.set_num_threads(1)
     dist.init("cpu")
     rank, world = dist.rank(), dist.world_size()
@@ -80,13 +70,15 @@ def _worker(tmp: str) -> None:
     p.bias.grad = torch.tensor([float("nan")])
     dist.all_reduce_grads(p.parameters())
     res["grad"] = p.weight.grad.flatten().tolist() + p.bias.grad.tolist()
-    run_dir = train(tiny_options(Path(tmp) / "two", batch_gpu=4))
+    run_dir = train(opts)
     res["run_dir"] = str(run_dir)
     Path(tmp, f"rank{rank}.json").write_text(json.dumps(res))
 
 
-def test_two_gloo_processes_match_one_process(tmp_path):
-    dist.spawn(_worker, nprocs=2, args=(str(tmp_path),))
+def test_two_gloo_processes_match_one_process(tmp_path, tiny_options):
+    # The options are resolved here (they do not depend on the process) and pickled for both workers.
+    opts = tiny_options(tmp_path / "two", schedule=SCHEDULE, batch_gpu=4)
+    dist.spawn(_worker, nprocs=2, args=(str(tmp_path), opts))
     r0, r1 = (json.loads((tmp_path / f"rank{i}.json").read_text()) for i in range(2))
     assert (r0["rank"], r1["rank"], r0["world"], r0["main"], r1["main"]) == (0, 1, 2, True, False)
     assert r0["mean"] == r1["mean"] == [1.5] * 3 and r0["sum"] == [3.0] * 3
@@ -99,7 +91,8 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     assert len(list((tmp_path / "two").iterdir())) == 1
 
     # One process, the same total minibatch of 8 in two rounds of batch_gpu = 4.
-    one = load_checkpoint(train(tiny_options(tmp_path / "one", batch_gpu=4)) / "network-snapshot-000000.048.pt")
+    one_dir = train(tiny_options(tmp_path / "one", schedule=SCHEDULE, batch_gpu=4))
+    one = load_checkpoint(one_dir / "network-snapshot-000000.048.pt")
     max_diff = 0.0
     for net in ("G", "G_ema", "D"):
         a, b = getattr(one, net).state_dict(), getattr(two, net).state_dict()
@@ -109,13 +102,14 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     assert torch.allclose(one.training_state["loss"]["pl_mean"], two.training_state["loss"]["pl_mean"], rtol=1e-5)
 
     # A different microbatch (minibatch-stddev groups of a batch of 8) is a different computation.
-    other = load_checkpoint(train(tiny_options(tmp_path / "other", batch_gpu=8)) / "network-snapshot-000000.048.pt")
+    other_dir = train(tiny_options(tmp_path / "other", schedule=SCHEDULE, batch_gpu=8))
+    other = load_checkpoint(other_dir / "network-snapshot-000000.048.pt")
     other_diff = max((one.G.state_dict()[k] - other.G.state_dict()[k]).abs().max().item() for k in one.G.state_dict())
     assert other_diff > 100 * max(max_diff, 1e-7)
 
 
 @pytest.mark.slow
-def test_torchrun_cli_matches_one_process(tmp_path):
+def test_torchrun_cli_matches_one_process(tmp_path, tiny_dataset):
     """The same `ganeval train` command under `torchrun --nproc_per_node 2` (gloo) and in one process."""
     import os
     import shutil

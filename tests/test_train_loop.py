@@ -8,35 +8,15 @@ import types
 import pandas as pd
 import pytest
 import torch
-import torch.nn.functional as F
 from click.testing import CliRunner
 
 from ganeval import load_checkpoint
 from ganeval.errors import ConfigError
-from ganeval.train import InMemoryDataset, find_latest_checkpoint, resolve_options, train
+from ganeval.train import find_latest_checkpoint, resolve_options, train
 from ganeval.train.data import XFlipDataset
 
-SIZES = {
-    "pggan": dict(z_dim=16, channel_base=128, channel_max=16),
-    "stylegan": dict(z_dim=16, w_dim=16, mapping_depth=2, channel_base=128, channel_max=16),
-    "stylegan2": dict(z_dim=16, w_dim=16, mapping_depth=2, channel_base=128, channel_max=16),
-}
-
-
-
-def tiny_dataset(n=32, res=16, seed=0):
-    """Smooth random colour fields (low-frequency, so a tiny GAN has something to learn)."""
-    g = torch.Generator().manual_seed(seed)
-    x = F.interpolate(torch.rand([n, 3, 4, 4], generator=g), size=(res, res), mode="bilinear", align_corners=False)
-    return InMemoryDataset((x * 255).round().to(torch.uint8), name="tiny")
-
-
-def tiny_options(tmp_path, arch, **kw):
-    base = dict(arch=arch, data=tiny_dataset(), resolution=16, batch=4, out=str(tmp_path), workers=0, quiet=True,
-                tick_kimg=0.02, lod_initial_resolution=4, lod_kimg=0.016, fade_kimg=0.016, ema_kimg=0.01,
-                **SIZES[arch])
-    base.update(kw)
-    return resolve_options(**base)
+# The runs of this module (tiny_options: conftest.py): 4 images a step, progressive growing from 4 px.
+SCHEDULE = dict(batch=4, tick_kimg=0.02, lod_initial_resolution=4, lod_kimg=0.016, fade_kimg=0.016, ema_kimg=0.01)
 
 
 def read_stats(run_dir):
@@ -44,9 +24,10 @@ def read_stats(run_dir):
 
 
 @pytest.mark.parametrize("arch", ["stylegan2", "stylegan", "pggan"])
-def test_tiny_models_train(tmp_path, arch):
+def test_tiny_models_train(tmp_path, arch, tiny_options):
     extra = dict(r1_interval=4, pl_interval=2, xflip=True) if arch == "stylegan2" else {}
-    opts = tiny_options(tmp_path, arch, kimg=0.096, snap=0.032, keep=2, **extra)   # 24 steps of 4 images
+    # 24 steps of 4 images
+    opts = tiny_options(tmp_path, arch, schedule=SCHEDULE, kimg=0.096, snap=0.032, keep=2, **extra)
     run_dir = train(opts)
     assert run_dir.parent == tmp_path and run_dir.name == f"00000-tiny-{arch}-16"
     names = sorted(p.name for p in run_dir.iterdir())
@@ -83,7 +64,7 @@ def test_tiny_models_train(tmp_path, arch):
     assert opts_json["arch"] == arch and opts_json["resolution"] == 16
 
 
-def test_xflip_doubles_an_in_memory_dataset():
+def test_xflip_doubles_an_in_memory_dataset(tiny_dataset):
     ds = tiny_dataset(n=3)
     flipped = XFlipDataset(ds)
     assert len(flipped) == 6 and flipped.name == "tiny" and flipped.resolution == 16
@@ -109,18 +90,19 @@ def _assert_same_state(a, b):
 
 
 @pytest.mark.parametrize("arch", ["stylegan2", "pggan"])
-def test_resume_continues_exactly(tmp_path, arch):
+def test_resume_continues_exactly(tmp_path, arch, tiny_options, tiny_dataset):
     # stylegan2: lazy R1 / path length intervals that straddle the resume point;
     # pggan: the resume point (step 5 = 20 images) lies inside the 8 -> 16 fade-in (12..28 images).
     extra = dict(r1_interval=3, pl_interval=2, ema_rampup=0.5) if arch == "stylegan2" else \
         dict(lod_initial_resolution=8, lod_kimg=0.012, fade_kimg=0.016)
-    straight = train(tiny_options(tmp_path / "a", arch, kimg=0.040, snap=0, **extra))
-    first = train(tiny_options(tmp_path / "b", arch, kimg=0.020, snap=0, **extra))
+    straight = train(tiny_options(tmp_path / "a", arch, schedule=SCHEDULE, kimg=0.040, snap=0, **extra))
+    first = train(tiny_options(tmp_path / "b", arch, schedule=SCHEDULE, kimg=0.020, snap=0, **extra))
     # Everything but the data and the new length comes from the checkpoint.
     resumed_opts = resolve_options(resume="latest", out=str(tmp_path / "b"), data=tiny_dataset(), kimg=0.040,
                                    workers=0, quiet=True)
     assert resumed_opts.resume == str(first / "network-snapshot-000000.020.pt")
-    assert resumed_opts.arch == arch and resumed_opts.G_kwargs == tiny_options(tmp_path, arch).G_kwargs
+    assert resumed_opts.arch == arch
+    assert resumed_opts.G_kwargs == tiny_options(tmp_path, arch, schedule=SCHEDULE).G_kwargs
     second = train(resumed_opts)
     assert second.name.startswith("00001-")
     assert find_latest_checkpoint(tmp_path / "b") == second / "network-snapshot-000000.040.pt"
@@ -128,7 +110,7 @@ def test_resume_continues_exactly(tmp_path, arch):
                        load_checkpoint(second / "network-snapshot-000000.040.pt"))
 
 
-def test_metrics_hook_runs_the_api_at_each_snapshot(tmp_path, monkeypatch):
+def test_metrics_hook_runs_the_api_at_each_snapshot(tmp_path, monkeypatch, tiny_options):
     calls = []
 
     def evaluate(G_or_path, presets, **kwargs):
@@ -137,7 +119,7 @@ def test_metrics_hook_runs_the_api_at_each_snapshot(tmp_path, monkeypatch):
         return pd.DataFrame([{"metric": presets[0], "value": 1.5, "checkpoint": str(G_or_path)}])
 
     monkeypatch.setitem(sys.modules, "ganeval.api", types.SimpleNamespace(evaluate=evaluate))
-    run_dir = train(tiny_options(tmp_path, "stylegan2", kimg=0.016, snap=0.008, metrics=["fake10"],
+    run_dir = train(tiny_options(tmp_path, "stylegan2", schedule=SCHEDULE, kimg=0.016, snap=0.008, metrics=["fake10"],
                                  metrics_samples=100))
     assert [c[1] for c in calls] == [["fake10"]] * 3     # after the first step, at 0.008 and 0.016 kimg
     assert calls[-1][0].endswith("network-snapshot-000000.016.pt")
@@ -146,7 +128,7 @@ def test_metrics_hook_runs_the_api_at_each_snapshot(tmp_path, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "ganeval.api", None)
     with pytest.raises(ConfigError, match="ganeval.api"):
-        train(tiny_options(tmp_path, "stylegan2", kimg=0.008, metrics=["fake10"]))
+        train(tiny_options(tmp_path, "stylegan2", schedule=SCHEDULE, kimg=0.008, metrics=["fake10"]))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -195,7 +177,7 @@ def test_cli_bad_options_fail_in_one_line(args, message):
     assert "Traceback" not in r.output
 
 
-def test_cli_trains_from_an_image_folder(tmp_path):
+def test_cli_trains_from_an_image_folder(tmp_path, tiny_dataset):
     data = pytest.importorskip("ganeval.data")
     if not hasattr(data, "open_dataset"):
         pytest.skip("ganeval.data.open_dataset is not available yet")

@@ -6,6 +6,7 @@ are refused with one ConfigError line. The FID memory check (2k vs 20k images) i
 """
 
 import importlib
+import inspect
 import json
 import os
 import signal
@@ -16,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from _metrics_helpers import TinyClassifiers, ToyDataset
 from click.testing import CliRunner
 
 import ganeval
@@ -30,17 +29,6 @@ from ganeval.metrics.separability import separability
 fidmod = importlib.import_module("ganeval.metrics.fid")
 
 N = 120  # 8 blocks -> 8 chunks of one block
-
-
-def tiny_generator(seed=0):
-    torch.manual_seed(seed)
-    G = ganeval.build_generator("stylegan2", 16, channel_base=128, channel_max=16, z_dim=16, w_dim=16,
-                                mapping_depth=2).eval()
-    with torch.no_grad():
-        for name, p in G.named_parameters():
-            if name.endswith("noise_strength"):
-                p.fill_(0.5)
-    return G
 
 
 class Killed(Exception):
@@ -67,25 +55,31 @@ class Hook:
         return False
 
 
-def _run(kind, G, state_dir=None, **kw):
-    common = dict(seed=1, batch_size=8, device="cpu", progress=False, state_dir=state_dir)
-    if kind == "ppl":
-        return ppl(G, space="w", sampling="full", num_samples=N, distance="mse", bootstrap=50, **common, **kw)
-    if kind == "ls":
-        return separability(G, TinyClassifiers(resolution=8), num_samples=N, n_jobs=1, bootstrap=20, **common, **kw)
-    return fidmod.fid(G, ToyDataset(n=40), num_samples=N, feature_net="test-fd", bootstrap=3, cache=False,
-                      **common, **kw)
+@pytest.fixture
+def run_metric(toy_dataset, tiny_classifiers):
+    """Factory: run_metric(kind, G, state_dir=None, **kw) -> the table of one N-sample run of ppl, ls or fid
+    (fid needs the test_fd fixture)."""
+    def run(kind, G, state_dir=None, **kw):
+        common = dict(seed=1, batch_size=8, device="cpu", progress=False, state_dir=state_dir)
+        if kind == "ppl":
+            return ppl(G, space="w", sampling="full", num_samples=N, distance="mse", bootstrap=50, **common, **kw)
+        if kind == "ls":
+            return separability(G, tiny_classifiers(resolution=8), num_samples=N, n_jobs=1, bootstrap=20, **common,
+                                **kw)
+        return fidmod.fid(G, toy_dataset(n=40), num_samples=N, feature_net="test-fd", bootstrap=3, cache=False,
+                          **common, **kw)
+    return run
 
 
 @pytest.mark.parametrize("kind", ["ppl", "ls", "fid"])
-def test_killed_run_resumes_to_the_identical_number(kind, tmp_path, request):
+def test_killed_run_resumes_to_the_identical_number(kind, tmp_path, request, run_metric, tiny_G):
     if kind == "fid":
         request.getfixturevalue("test_fd")
-    G = tiny_generator()
-    full = _run(kind, G)
+    G = tiny_G(width=16, noise=0.5).eval()
+    full = run_metric(kind, G)
     state = tmp_path / "state"
     with Hook(kill_after=3) as hook, pytest.raises(Killed):
-        _run(kind, G, state)
+        run_metric(kind, G, state)
     # FID computes (and stores) its reference first: 3 chunks of 40 reals, then the generated images.
     gen_dir = state / "generated" if kind == "fid" else state
     kill_after_gen = 0 if kind == "fid" else 3
@@ -93,27 +87,27 @@ def test_killed_run_resumes_to_the_identical_number(kind, tmp_path, request):
     if kind == "fid":
         assert [m for m, _ in hook.computed] == ["reference"] * 3
         with Hook(kill_after=4), pytest.raises(Killed):  # killed again, now among the generated images
-            _run(kind, G, state)
+            run_metric(kind, G, state)
         assert len(list(gen_dir.glob("chunk-*.npz"))) == 4
     manifest = json.loads((gen_dir / "manifest.json").read_text())
     assert manifest["settings"]["seed"] == 1 and manifest["settings"]["num_samples"] == N
     assert not [p for p in gen_dir.iterdir() if p.name.startswith(".")]  # no temporary files left behind
 
     with Hook() as hook:
-        resumed = _run(kind, G, state)
+        resumed = run_metric(kind, G, state)
     done_before = 4 if kind == "fid" else 3
     assert sorted(c for _, c in hook.computed) == list(range(done_before, 8))  # only the missing chunks
     np.testing.assert_array_equal(resumed[["value", "ci_low", "ci_high"]].to_numpy(float),
                                   full[["value", "ci_low", "ci_high"]].to_numpy(float))
     with Hook() as hook:  # a finished state re-runs without computing anything
-        again = _run(kind, G, state)
+        again = run_metric(kind, G, state)
     assert hook.computed == [] and again["value"].equals(full["value"])
 
 
-def test_other_settings_are_refused(tmp_path):
-    G = tiny_generator()
+def test_other_settings_are_refused(tmp_path, run_metric, tiny_G):
+    G = tiny_G(width=16, noise=0.5).eval()
     state = tmp_path / "state"
-    _run("ppl", G, state)
+    run_metric("ppl", G, state)
     for change, expected in [(dict(seed=2), "seed 1 -> 2"), (dict(num_samples=64), "num_samples 120 -> 64"),
                              (dict(space="z"), "space w -> z")]:
         kw = dict(seed=1, num_samples=N, space="w") | change
@@ -122,33 +116,33 @@ def test_other_settings_are_refused(tmp_path):
                 state_dir=state, **kw)
         assert expected in str(e.value) and "\n" not in str(e.value) and str(state) in str(e.value)
     with pytest.raises(ConfigError, match="generator"):  # another checkpoint
-        _run("ppl", tiny_generator(seed=1), state)
+        run_metric("ppl", tiny_G(seed=1, width=16, noise=0.5).eval(), state)
     with pytest.raises(ConfigError, match="holds a ppl run, not ls"):  # another metric
-        _run("ls", G, state)
+        run_metric("ls", G, state)
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError, match="not empty"):
-        _run("ppl", G, tmp_path / "other")
+        run_metric("ppl", G, tmp_path / "other")
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
 
 
-def test_damaged_chunk_is_recomputed(tmp_path):
-    G = tiny_generator()
+def test_damaged_chunk_is_recomputed(tmp_path, run_metric, tiny_G):
+    G = tiny_G(width=16, noise=0.5).eval()
     state = tmp_path / "state"
-    full = _run("ppl", G, state)
+    full = run_metric("ppl", G, state)
     (state / "chunk-000002.npz").write_bytes(b"not a zip")
     five = state / "chunk-000005.npz"
     five.write_bytes(five.read_bytes()[:200])  # cut short (a disk error: a kill cannot, writes are atomic)
     with Hook() as hook:
-        again = _run("ppl", G, state)
+        again = run_metric("ppl", G, state)
     assert hook.computed == [("ppl", 2), ("ppl", 5)] and again["value"][0] == full["value"][0]
 
 
-def test_cli_state_resume_and_refusal(tmp_path):
+def test_cli_state_resume_and_refusal(tmp_path, tiny_G):
     import pandas as pd
 
     ckpt = tmp_path / "tiny.pt"
-    ganeval.save_checkpoint(ckpt, G=tiny_generator())
+    ganeval.save_checkpoint(ckpt, G=tiny_G(width=16, noise=0.5).eval())
 
     def cli(state, *extra):
         return CliRunner().invoke(main, ["ppl", "--ckpt", str(ckpt), "--samples", "48", "--distance", "mse",
@@ -169,8 +163,8 @@ def test_cli_state_resume_and_refusal(tmp_path):
         assert r.output.strip().count("\n") == 0 and "Traceback" not in r.output
 
 
-def test_evaluate_api_state_per_preset(tmp_path):
-    G = tiny_generator()
+def test_evaluate_api_state_per_preset(tmp_path, tiny_G):
+    G = tiny_G(width=16, noise=0.5).eval()
     a = ganeval.evaluate(G, "ppl2_wend,ppl_wfull", num_samples=32, distance="mse", device="cpu",
                          state_dir=tmp_path / "s")
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["ppl2_wend", "ppl_wfull"]
@@ -183,10 +177,10 @@ def test_evaluate_api_state_per_preset(tmp_path):
 # ----------------------------------------------------------------------------------------------------- slow
 
 @pytest.mark.slow
-def test_sigkill_and_resume_from_the_command_line(tmp_path):
+def test_sigkill_and_resume_from_the_command_line(tmp_path, tiny_G):
     """A real kill -9 in the middle of `ganeval ppl --state`, then the same command: the uninterrupted number."""
     ckpt = tmp_path / "tiny.pt"
-    ganeval.save_checkpoint(ckpt, G=tiny_generator())
+    ganeval.save_checkpoint(ckpt, G=tiny_G(width=16, noise=0.5).eval())
     exe = str(Path(sys.executable).parent / "ganeval")
     args = [exe, "ppl", "--ckpt", str(ckpt), "--samples", "3000", "--distance", "mse", "--no-crop", "--device", "cpu",
             "--quiet"]
@@ -214,9 +208,9 @@ def test_sigkill_and_resume_from_the_command_line(tmp_path):
                                   .to_numpy())
 
 
+# Run in a fresh interpreter, which gets the ToyDataset class (conftest.py) as source text in {toy_dataset}.
 _MEMORY_SCRIPT = r"""
-import resource, sys, torch
-sys.path.insert(0, {tests!r})
+import resource, torch
 torch.set_num_threads(1)
 import ganeval, importlib
 from torch import nn
@@ -232,7 +226,7 @@ class Wide(nn.Module):  # uint8 16x16 -> 2048 features, like Inception's pool3
 fidmod.register_feature_net("wide", lambda device: Wide().to(device))
 torch.manual_seed(0)
 G = ganeval.build_generator("stylegan2", 16, channel_base=128, channel_max=16, z_dim=16, w_dim=16, mapping_depth=2)
-from _metrics_helpers import ToyDataset
+{toy_dataset}
 ref = fidmod.reference_stats(ToyDataset(n=64), 16, "wide", cache=False)
 def rss_kb():
     return int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() // 1024
@@ -249,12 +243,12 @@ print(base, features_peak, peak(), df["value"][0])
 
 
 @pytest.mark.slow
-def test_fid_memory_does_not_grow_with_the_sample_count(tmp_path):
+def test_fid_memory_does_not_grow_with_the_sample_count(tmp_path, toy_dataset):
     """Peak RSS growth of FID over 20k images stays within 1.5x of that over 2k (2048-d features: keeping
     them would cost 160 MB at 20k; the streaming sums are 2 x 32 MB whatever the count)."""
     features, whole = {}, {}
     for n in (2_000, 20_000):
-        script = _MEMORY_SCRIPT.format(tests=str(Path(__file__).parent), n=n)
+        script = _MEMORY_SCRIPT.format(toy_dataset=inspect.getsource(toy_dataset), n=n)
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                              env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=900)
         assert out.returncode == 0, out.stderr

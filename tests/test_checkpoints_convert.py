@@ -3,15 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from _ckpt_fakes import (
-    EasyDict,
-    pggan_tf_variables,
-    stylegan2_tf_pickle_states,
-    stylegan_tf_pickle_state,
-    tf_state,
-    write_nvlabs_pickle,
-    write_tf_pickle,
-)
 from click.testing import CliRunner
 
 import ganeval
@@ -36,7 +27,7 @@ def _images(G, psi=0.7):
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(tmp_path_factory, ckpt_fakes):
     d = tmp_path_factory.mktemp("formats")
     torch.manual_seed(0)
     small = dict(z_dim=16, w_dim=16, mapping_depth=2, channel_base=256, channel_max=16)
@@ -45,15 +36,15 @@ def files(tmp_path_factory):
     D = _perturb(ganeval.build_discriminator("stylegan2", 16, channel_base=256, channel_max=16), 3)
     with torch.no_grad():
         G_ema.mapping.w_avg.normal_()
-    write_nvlabs_pickle(d / "nvlabs.pkl", dict(G=G, D=D, G_ema=G_ema, augment_pipe=None,
-                                               training_set_kwargs=EasyDict(path="x.zip")))
-    gs, dd = stylegan2_tf_pickle_states(G_ema, D)
-    write_tf_pickle(d / "tf2.pkl", (gs, dd, gs))
-    gs1, _ = stylegan_tf_pickle_state(resolution=16)
-    write_tf_pickle(d / "tf1.pkl", gs1)
+    ckpt_fakes.write_nvlabs_pickle(d / "nvlabs.pkl", dict(G=G, D=D, G_ema=G_ema, augment_pipe=None,
+                                                          training_set_kwargs=ckpt_fakes.EasyDict(path="x.zip")))
+    gs, dd = ckpt_fakes.stylegan2_tf_pickle_states(G_ema, D)
+    ckpt_fakes.write_tf_pickle(d / "tf2.pkl", (gs, dd, gs))
+    gs1, _ = ckpt_fakes.stylegan_tf_pickle_state(resolution=16)
+    ckpt_fakes.write_tf_pickle(d / "tf1.pkl", gs1)
     kw = dict(num_channels=3, resolution=16, fmap_base=128, fmap_max=16)
-    write_tf_pickle(d / "pggan.pkl", tf_state("Gs", "networks.G_paper", kw, pggan_tf_variables(16, 128, 16), version=2),
-                    module="tfutil")
+    pggan = ckpt_fakes.tf_state("Gs", "networks.G_paper", kw, ckpt_fakes.pggan_tf_variables(16, 128, 16), version=2)
+    ckpt_fakes.write_tf_pickle(d / "pggan.pkl", pggan, module="tfutil")
     # rosinality's table needs 512 channels up to 32 px.
     ros_cfg = dict(z_dim=16, w_dim=16, mapping_depth=2, channel_base=16384, channel_max=512)
     RG = _perturb(ganeval.build_generator("stylegan2", 8, **ros_cfg), 4)

@@ -8,7 +8,6 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-from _ckpt_fakes import EasyDict, stylegan2_tf_pickle_states, write_nvlabs_pickle, write_tf_pickle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -59,10 +58,11 @@ def test_malicious_torch_zip_is_refused(tmp_path):
     _check_refused(path, marker, "system")
 
 
-def test_malicious_payload_inside_an_nvlabs_network(tmp_path):
+def test_malicious_payload_inside_an_nvlabs_network(tmp_path, ckpt_fakes):
     marker = tmp_path / "pwned"
     G = ganeval.build_generator("stylegan2", 8, z_dim=8, w_dim=8, mapping_depth=1, channel_base=64, channel_max=8)
-    write_nvlabs_pickle(tmp_path / "evil.pkl", {"G_ema": G, "training_set_kwargs": EasyDict(x=WritesMarker(marker))})
+    ckpt_fakes.write_nvlabs_pickle(tmp_path / "evil.pkl",
+                                   {"G_ema": G, "training_set_kwargs": ckpt_fakes.EasyDict(x=WritesMarker(marker))})
     _check_refused(tmp_path / "evil.pkl", marker, "system")
 
 
@@ -83,13 +83,13 @@ def test_malicious_storage_blob_is_refused(tmp_path):
     assert "\n" not in str(e.value) and not marker.exists()
 
 
-def test_embedded_sources_are_never_run(tmp_path):
+def test_embedded_sources_are_never_run(tmp_path, ckpt_fakes):
     marker = tmp_path / "pwned"
     src = f"open({str(marker)!r}, 'w').close()\n"
     G = ganeval.build_generator("stylegan2", 8, z_dim=8, w_dim=8, mapping_depth=1, channel_base=64, channel_max=8)
-    write_nvlabs_pickle(tmp_path / "nv.pkl", {"G_ema": G}, module_src=src)
-    gs, _ = stylegan2_tf_pickle_states(G.eval(), module_src=src)
-    write_tf_pickle(tmp_path / "tf.pkl", gs)
+    ckpt_fakes.write_nvlabs_pickle(tmp_path / "nv.pkl", {"G_ema": G}, module_src=src)
+    gs, _ = ckpt_fakes.stylegan2_tf_pickle_states(G.eval(), module_src=src)
+    ckpt_fakes.write_tf_pickle(tmp_path / "tf.pkl", gs)
     assert load_checkpoint(tmp_path / "nv.pkl").format == "nvlabs"
     assert load_checkpoint(tmp_path / "tf.pkl").format == "tf-stylegan2"
     assert not marker.exists()
@@ -112,14 +112,14 @@ def test_other_globals_are_refused_by_name(tmp_path, payload, name):
 # Corrupt, truncated and random files.
 
 @pytest.fixture(scope="module")
-def valid_files(tmp_path_factory):
+def valid_files(tmp_path_factory, ckpt_fakes):
     d = tmp_path_factory.mktemp("valid")
     G = ganeval.build_generator("stylegan2", 8, z_dim=8, w_dim=8, mapping_depth=1, channel_base=64,
                                 channel_max=8).eval()
     files = {}
-    write_nvlabs_pickle(d / "nv.pkl", {"G_ema": G})
-    gs, _ = stylegan2_tf_pickle_states(G)
-    write_tf_pickle(d / "tf.pkl", gs)
+    ckpt_fakes.write_nvlabs_pickle(d / "nv.pkl", {"G_ema": G})
+    gs, _ = ckpt_fakes.stylegan2_tf_pickle_states(G)
+    ckpt_fakes.write_tf_pickle(d / "tf.pkl", gs)
     save_checkpoint(d / "native.pt", G_ema=G)
     torch.save({"g_ema": {"input.input": torch.zeros(1, 512, 4, 4), "conv1.conv.weight": torch.zeros(2)}},
                d / "ros_zip.pt")

@@ -7,21 +7,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _metrics_helpers import TinyFeatures, one_thread, tiny_G
 from click.testing import CliRunner
 from PIL import Image
 
 import ganeval
 from ganeval.cli import main
 
-_one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
+pytestmark = pytest.mark.usefixtures("one_thread")
 fidmod = importlib.import_module("ganeval.metrics.fid")
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
+def ckpt(tmp_path_factory, metric_G):
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    ganeval.save_checkpoint(path, G=tiny_G())
+    ganeval.save_checkpoint(path, G=metric_G())
     return str(path)
 
 
@@ -66,16 +65,16 @@ def test_ppl_missing_weights_is_one_line_exit_2(ckpt, tmp_path):
     assert "vgg16-397923af.pth" in r.output and "ganeval weights fetch vgg16" in r.output
 
 
-def test_ppl_w_on_pggan_exit_2(tmp_path):
+def test_ppl_w_on_pggan_exit_2(tmp_path, metric_G):
     path = tmp_path / "pg.pt"
-    ganeval.save_checkpoint(path, G=tiny_G("pggan"))
+    ganeval.save_checkpoint(path, G=metric_G("pggan"))
     r = run(["ppl", "--ckpt", str(path), "--space", "w", "--samples", "4", "--distance", "mse"])
     assert r.exit_code == 2 and "no W space" in r.output and "Traceback" not in r.output
 
 
-def test_evaluate_and_truncation_with_lpips(ckpt, vgg_trunk, tmp_path):
+def test_evaluate_and_truncation_with_lpips(ckpt, vgg_trunk, tmp_path, metric_G):
     big = tmp_path / "tiny32.pt"  # ppl_zend crops: 32 px -> 16 px, the least LPIPS-VGG16 takes
-    ganeval.save_checkpoint(big, G=tiny_G(res=32))
+    ganeval.save_checkpoint(big, G=metric_G(res=32))
     out = tmp_path / "eval.parquet"
     r = run(["evaluate", "--ckpt", str(big), "--metrics", "ppl2_wend,ppl_zend", "--samples", "4", "--quiet",
              "--out", str(out)], GANEVAL_WEIGHTS=str(vgg_trunk))
@@ -93,13 +92,13 @@ def test_evaluate_and_truncation_with_lpips(ckpt, vgg_trunk, tmp_path):
     assert list(pd.read_csv(tmp_path / "t.csv")["psi"]) == [0.5, 1.0] and plot.stat().st_size > 0
 
 
-def test_fid_command(ckpt, tmp_path):
+def test_fid_command(ckpt, tmp_path, tiny_features):
     reals = tmp_path / "reals"
     reals.mkdir()
     rng = np.random.default_rng(0)
     for i in range(12):
         Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(reals / f"{i:03d}.png")
-    fidmod.register_feature_net("test-fd", lambda device: TinyFeatures().to(device), short="test")
+    fidmod.register_feature_net("test-fd", lambda device: tiny_features().to(device), short="test")
     try:
         out = tmp_path / "fid.csv"
         r = run(["fid", "--ckpt", ckpt, "--data", str(reals), "--feature-net", "test-fd", "--samples", "16",
@@ -150,10 +149,10 @@ def test_presets_and_bad_options(ckpt, tmp_path):
     assert r.exit_code == 2 and "Traceback" not in r.output
 
 
-def test_evaluate_api_and_table_formats(tmp_path):
+def test_evaluate_api_and_table_formats(tmp_path, metric_G):
     from ganeval.api import evaluate, read_table, write_table
 
-    df = evaluate(tiny_G(), "ppl2_wend,ppl_zfull", num_samples=4, distance="mse", seed=1)
+    df = evaluate(metric_G(), "ppl2_wend,ppl_zfull", num_samples=4, distance="mse", seed=1)
     assert list(df["metric"]) == ["ppl2_wend_mse", "ppl_zfull_mse"] and (df["seed"] == 1).all()
     for ext in (".csv", ".parquet", ".json", ".jsonl"):
         path = write_table(df, tmp_path / f"t{ext}")

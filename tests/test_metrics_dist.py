@@ -10,13 +10,13 @@ import importlib
 import pickle
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _metrics_helpers import TinyClassifiers, TinyFeatures, ToyDataset
 
 import ganeval
 from ganeval import dist
@@ -31,30 +31,25 @@ N = 200  # 13 blocks of 16 -> 13 chunks of one block: 7 rounds over 2 processes,
 
 
 
-def tiny_generator():
-    torch.manual_seed(0)
-    G = ganeval.build_generator("stylegan2", 16, channel_base=128, channel_max=16, z_dim=16, w_dim=16,
-                                mapping_depth=2).eval()
-    with torch.no_grad():  # non-zero noise strengths, so per-block noise handling shows in the numbers
-        for name, p in G.named_parameters():
-            if name.endswith("noise_strength"):
-                p.fill_(0.5)
-    return G
+@pytest.fixture
+def toys(toy_dataset, tiny_classifiers, tiny_features):
+    """The toy reals, classifiers and feature net (classes of conftest.py), for this process and the workers."""
+    return types.SimpleNamespace(dataset=toy_dataset, classifiers=tiny_classifiers, features=tiny_features)
 
 
-def register_test_fd():
-    fidmod.register_feature_net("test-fd", lambda device: TinyFeatures().to(device), short="test")
+def register_test_fd(toys):
+    fidmod.register_feature_net("test-fd", lambda device: toys.features().to(device), short="test")
 
 
-def all_metrics(G, batch_size: int, ppl_state=None) -> dict[str, pd.DataFrame]:
+def all_metrics(G, batch_size: int, toys, ppl_state=None) -> dict[str, pd.DataFrame]:
     """Every metric once on G (CPU); the reference of FID/KID is computed, not cached, so it is sharded too."""
-    ref = ToyDataset(n=40)
+    ref = toys.dataset(n=40)
     common = dict(seed=3, batch_size=batch_size, device="cpu", progress=False)
     return {
         "ppl_zfull": ppl(G, space="z", sampling="full", crop=True, num_samples=N, distance="mse", bootstrap=100,
                          state_dir=ppl_state, **common),
         "ppl_wend": ppl(G, space="w", sampling="end", num_samples=N, distance="mse", bootstrap=100, **common),
-        "ls": separability(G, TinyClassifiers(resolution=8), attrs="all", num_samples=N, n_jobs=1, bootstrap=50,
+        "ls": separability(G, toys.classifiers(resolution=8), attrs="all", num_samples=N, n_jobs=1, bootstrap=50,
                            **common),
         "fid": fidmod.fid(G, ref, num_samples=N, feature_net="test-fd", bootstrap=4, cache=False, **common),
         "kid": fidmod.kid(G, ref, num_samples=N, feature_net="test-fd", num_subsets=5, max_subset_size=32,
@@ -88,11 +83,11 @@ def _stop_after(k):
     return hook
 
 
-def _worker(tmp: str, ckpt: str, ppl_state: str) -> None:
+def _worker(tmp: str, ckpt: str, ppl_state: str, toys) -> None:
     """One of two gloo processes: all metrics at batch 8, resuming a PPL run that one process started."""
     torch.set_num_threads(1)
     dist.init("cpu")
-    register_test_fd()
+    register_test_fd(toys)
     G = ganeval.load_generator(ckpt)
     computed = []
     runner.CHUNK_HOOKS.append(lambda metric, chunk: computed.append(chunk))
@@ -100,7 +95,8 @@ def _worker(tmp: str, ckpt: str, ppl_state: str) -> None:
                   batch_size=8, device="cpu", progress=False, state_dir=ppl_state)
     runner.CHUNK_HOOKS.clear()
     # All metrics; ppl_zfull now loads every chunk from the state directory.
-    res = dict(metrics=all_metrics(G, batch_size=8, ppl_state=ppl_state), resumed=resumed, computed_ppl=computed)
+    res = dict(metrics=all_metrics(G, batch_size=8, toys=toys, ppl_state=ppl_state), resumed=resumed,
+               computed_ppl=computed)
     # Helpers: ordered results on every rank, and a failure on one rank raised on all of them.
     res["ordered"] = [(i, r) for i, r in dist.map_ordered(lambda i: (i, dist.rank()), range(5))]
     res["sharded"] = dist.map_sharded(lambda items: [x * 10 for x in items], list(range(7)))
@@ -137,15 +133,16 @@ def test_chunk_layout_depends_only_on_the_sample_count():
     assert sum(runner.chunk_size(c) for c in layout) == 50_000
 
 
-def test_one_process_two_processes_and_batch_sizes_agree(tmp_path):
-    G = tiny_generator()
+def test_one_process_two_processes_and_batch_sizes_agree(tmp_path, tiny_G, toys):
+    # Non-zero noise strengths, so per-block noise handling shows in the numbers.
+    G = tiny_G(width=16, noise=0.5).eval()
     ckpt = tmp_path / "tiny.pt"
     ganeval.save_checkpoint(ckpt, G=G)
     G = ganeval.load_generator(ckpt)
-    register_test_fd()
+    register_test_fd(toys)
     try:
-        one_8 = all_metrics(G, batch_size=8)
-        one_32 = all_metrics(G, batch_size=32)
+        one_8 = all_metrics(G, batch_size=8, toys=toys)
+        one_32 = all_metrics(G, batch_size=32, toys=toys)
         # A PPL run of one process, killed after 5 of 13 chunks; the two processes below resume it.
         runner.CHUNK_HOOKS.append(_stop_after(5))
         try:
@@ -159,7 +156,9 @@ def test_one_process_two_processes_and_batch_sizes_agree(tmp_path):
         fidmod.SHORT_NAMES.pop("test-fd")
     assert_identical(one_8, one_32)
 
-    dist.spawn(_worker, nprocs=2, args=(str(tmp_path), str(ckpt), str(tmp_path / "ppl_state")))
+    # `toys` is pickled for the workers: its classes by reference, as conftest.<name>; the workers import
+    # tests/conftest.py through the sys.path they inherit from this process, as they import this module.
+    dist.spawn(_worker, nprocs=2, args=(str(tmp_path), str(ckpt), str(tmp_path / "ppl_state"), toys))
     r0, r1 = (pickle.loads((tmp_path / f"rank{r}.pkl").read_bytes()) for r in (0, 1))
     assert_identical(one_8, r0["metrics"])
     assert_identical(one_8, r1["metrics"])  # every process ends with the same table
@@ -191,10 +190,10 @@ def test_parallel_svm_fits_are_deterministic(monkeypatch):
 
 
 @pytest.mark.slow
-def test_cli_under_torchrun_matches_one_process(tmp_path):
+def test_cli_under_torchrun_matches_one_process(tmp_path, tiny_G):
     """`torchrun --nproc_per_node 2 --no-python ganeval ppl ...`: the same table, printed once, written by rank 0."""
     ckpt = tmp_path / "tiny.pt"
-    ganeval.save_checkpoint(ckpt, G=tiny_generator())
+    ganeval.save_checkpoint(ckpt, G=tiny_G(width=16, noise=0.5).eval())
     bindir = Path(sys.executable).parent
     args = ["ppl", "--ckpt", str(ckpt), "--device", "cpu", "--no-crop", "--samples", "100", "--distance", "mse",
             "--quiet"]

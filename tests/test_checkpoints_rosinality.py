@@ -4,7 +4,6 @@ import argparse
 
 import pytest
 import torch
-from _ckpt_fakes import rosinality_generator_shapes
 
 import ganeval
 from ganeval.checkpoints import detect, load_checkpoint, save_rosinality
@@ -123,8 +122,8 @@ def test_missing_noise_buffers_and_unexpected_keys(nets, tmp_path):
 @pytest.mark.parametrize("size", [256, 512, 1024])
 @pytest.mark.parametrize("cm", [1, 2])
 @pytest.mark.parametrize("n_mlp", [2, 8])
-def test_config_inference_from_shapes(size, cm, n_mlp):
-    sd = rosinality_generator_shapes(size, 512, n_mlp, cm)  # meta tensors: shapes only, no memory
+def test_config_inference_from_shapes(size, cm, n_mlp, ckpt_fakes):
+    sd = ckpt_fakes.rosinality_generator_shapes(size, 512, n_mlp, cm)  # meta tensors: shapes only, no memory
     cfg = infer_generator_config(sd)
     assert (cfg["size"], cfg["channel_multiplier"], cfg["n_mlp"], cfg["style_dim"]) == (size, cm, n_mlp, 512)
     # ...and the inferred ganeval model has exactly those tensors (built on the meta device).
@@ -138,15 +137,15 @@ def test_config_inference_from_shapes(size, cm, n_mlp):
     assert set(own) - set(mapped) == {k for k in own if k.endswith("resample_filter") or k == "mapping.w_avg"}
 
 
-def test_swagan_and_odd_channel_tables_are_refused(tmp_path):
-    sd = rosinality_generator_shapes(256, 512, 8, 2)
+def test_swagan_and_odd_channel_tables_are_refused(tmp_path, ckpt_fakes):
+    sd = ckpt_fakes.rosinality_generator_shapes(256, 512, 8, 2)
     sd["to_rgbs.0.iwt.ll"] = torch.empty(1, 1, 2, 2, device="meta")
     with pytest.raises(CheckpointError, match="SWAGAN"):
         infer_generator_config(sd)
     with pytest.raises(CheckpointError, match="SWAGAN"):
-        infer_generator_config(rosinality_generator_shapes(256, 512, 8, 2), {"arch": "swagan"})
+        infer_generator_config(ckpt_fakes.rosinality_generator_shapes(256, 512, 8, 2), {"arch": "swagan"})
     with pytest.raises(CheckpointError, match="channel_multiplier=4"):
-        infer_generator_config(rosinality_generator_shapes(256, 512, 8, 4))
+        infer_generator_config(ckpt_fakes.rosinality_generator_shapes(256, 512, 8, 4))
     torch.save({"g_ema": {"input.input": torch.zeros(1, 512, 4, 4), "conv1.conv.weight": torch.zeros(1)},
                 "args": argparse.Namespace(arch="swagan")}, tmp_path / "swagan.pt")
     with pytest.raises(CheckpointError, match="SWAGAN"):

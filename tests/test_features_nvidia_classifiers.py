@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from _ckpt_fakes import d_basic_tf_forward, progressive_d_tf_variables, tf_state, write_tf_pickle
 
 from ganeval.errors import CheckpointError, WeightsNotFoundError
 from ganeval.features.nvidia_classifiers import classifier_filename, load_nvidia_classifiers
@@ -11,14 +10,20 @@ from ganeval.features.nvidia_classifiers import classifier_filename, load_nvidia
 KW = dict(num_channels=3, resolution=128, label_size=0, fmap_base=128, fmap_max=16)  # 128 px: the fused down-conv
 
 
-def _write(directory, index, seed, func="training.networks_stylegan.D_basic", **kw):
-    v = progressive_d_tf_variables(128, 128, 16, seed=seed)
-    write_tf_pickle(directory / classifier_filename(index), tf_state("D", func, {**KW, **kw}, v, version=3))
-    return v
+@pytest.fixture
+def write_classifier(ckpt_fakes):
+    """Factory: write_classifier(directory, index, seed, func=D_basic, **kw) writes a fake TF pickle of D_basic
+    (random variables drawn from `seed`) as classifier `index` of `directory` and returns its variables."""
+    def write(directory, index, seed, func="training.networks_stylegan.D_basic", **kw):
+        v = ckpt_fakes.progressive_d_tf_variables(128, 128, 16, seed=seed)
+        ckpt_fakes.write_tf_pickle(directory / classifier_filename(index),
+                                   ckpt_fakes.tf_state("D", func, {**KW, **kw}, v, version=3))
+        return v
+    return write
 
 
-def test_classifiers_match_tf_d_basic_in_groups_of_four(tmp_path, monkeypatch):
-    v0, v19 = _write(tmp_path, 0, 0), _write(tmp_path, 19, 1)
+def test_classifiers_match_tf_d_basic_in_groups_of_four(tmp_path, monkeypatch, write_classifier, ckpt_fakes):
+    v0, v19 = write_classifier(tmp_path, 0, 0), write_classifier(tmp_path, 19, 1)
     clf = load_nvidia_classifiers(tmp_path, attrs="male,eyeglasses")
     assert clf.attr_names == ["male", "eyeglasses"] and clf.resolution == 128
     img = torch.randn(10, 3, 128, 128, generator=torch.Generator().manual_seed(0))
@@ -26,7 +31,8 @@ def test_classifiers_match_tf_d_basic_in_groups_of_four(tmp_path, monkeypatch):
         logits = clf(img)
     # NVIDIA's metric ran the classifiers on minibatches of 4: the minibatch-stddev group is that minibatch.
     chunks = [img[0:4], img[4:8], img[8:10]]
-    ref = torch.stack([torch.cat([d_basic_tf_forward(v, c, 128) for c in chunks])[:, 0] for v in (v0, v19)], dim=1)
+    ref = torch.stack([torch.cat([ckpt_fakes.d_basic_tf_forward(v, c, 128) for c in chunks])[:, 0]
+                       for v in (v0, v19)], dim=1)
     assert logits.shape == (10, 2)
     torch.testing.assert_close(logits, ref.detach(), rtol=0, atol=1e-4)
     # The batch dependence is real: the same image in another group gets another logit.
@@ -40,25 +46,25 @@ def test_classifiers_match_tf_d_basic_in_groups_of_four(tmp_path, monkeypatch):
         torch.testing.assert_close(load_nvidia_classifiers(None, attrs=[19])(img[:4])[:, 0], logits[:4, 1])
 
 
-def test_missing_and_wrong_files(tmp_path):
-    _write(tmp_path, 0, 0)
+def test_missing_and_wrong_files(tmp_path, write_classifier):
+    write_classifier(tmp_path, 0, 0)
     with pytest.raises(WeightsNotFoundError, match="celebahq-classifier-01-smiling.pkl and 38 more"):
         load_nvidia_classifiers(tmp_path)
-    _write(tmp_path, 1, 1, func="training.networks_stylegan2.D_stylegan2")
+    write_classifier(tmp_path, 1, 1, func="training.networks_stylegan2.D_stylegan2")
     with pytest.raises(CheckpointError, match="expected StyleGAN's D_basic"):
         load_nvidia_classifiers(tmp_path, attrs=[0, 1])
-    _write(tmp_path, 2, 2, label_size=3)
+    write_classifier(tmp_path, 2, 2, label_size=3)
     with pytest.raises(CheckpointError, match="label_size"):
         load_nvidia_classifiers(tmp_path, attrs=[2])
 
 
-def test_embed_is_the_layer_before_the_logit_and_larger_images_are_box_downsampled(tmp_path):
+def test_embed_is_the_layer_before_the_logit_and_larger_images_are_box_downsampled(tmp_path, write_classifier):
     import torch.nn.functional as F
 
     from ganeval.errors import ConfigError
 
-    _write(tmp_path, 0, 0)
-    _write(tmp_path, 19, 1)
+    write_classifier(tmp_path, 0, 0)
+    write_classifier(tmp_path, 19, 1)
     clf = load_nvidia_classifiers(tmp_path, attrs="male,eyeglasses")
     img = torch.randn(8, 3, 128, 128, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -73,24 +79,19 @@ def test_embed_is_the_layer_before_the_logit_and_larger_images_are_box_downsampl
         clf(torch.zeros(4, 3, 100, 100))
 
 
-def test_gan_control_supervised_by_nvidia_classifiers(tmp_path):
+def test_gan_control_supervised_by_nvidia_classifiers(tmp_path, ckpt_fakes, train_tiny_control):
     """`--control-net nvidia-celebahq:DIR`: GAN-Control on real-face classifiers (only the controlled
     attributes' networks are loaded), M_k = their Dense0 features; gradients reach the generator."""
     import json
-    import sys
-    from pathlib import Path
 
     from ganeval.attributes import NVIDIA_ATTRS
     from ganeval.control.loss import load_embedding
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_control import train_tiny_control
-
     kw = dict(KW, resolution=16)
     for seed, name in enumerate(["smiling", "eyeglasses"]):
-        v = progressive_d_tf_variables(16, 128, 16, seed=seed)
-        write_tf_pickle(tmp_path / classifier_filename(NVIDIA_ATTRS.index(name)),
-                        tf_state("D", "training.networks_stylegan.D_basic", kw, v, version=3))
+        v = ckpt_fakes.progressive_d_tf_variables(16, 128, 16, seed=seed)
+        ckpt_fakes.write_tf_pickle(tmp_path / classifier_filename(NVIDIA_ATTRS.index(name)),
+                                   ckpt_fakes.tf_state("D", "training.networks_stylegan.D_basic", kw, v, version=3))
     emb = load_embedding(f"nvidia-celebahq:{tmp_path}", ["smiling", "eyeglasses"], "cpu")
     assert emb.clf.attr_names == ["smiling", "eyeglasses"]
     img = torch.randn(4, 3, 32, 32, requires_grad=True)         # 2x the classifiers' size: box-downsampled

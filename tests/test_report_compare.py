@@ -4,7 +4,6 @@ import html.parser
 
 import pandas as pd
 import pytest
-import torch
 from click.testing import CliRunner
 
 import ganeval
@@ -13,15 +12,16 @@ from ganeval.report import compare, markdown_table
 from ganeval.report.compare import parse_samples, wide_table
 
 
-def _save(tmp_path, arch, depth, name):
-    torch.manual_seed(depth)
-    cfg = dict(channel_base=128, channel_max=16, z_dim=16)
-    if arch != "pggan":
-        cfg.update(w_dim=16, mapping_depth=depth)
-    G = ganeval.build_generator(arch, 16, **cfg)
-    path = tmp_path / f"{name}.pt"
-    ganeval.save_checkpoint(path, G_ema=G, meta={"kimg": 1})
-    return path
+@pytest.fixture(scope="module")
+def save_tiny(tiny_G):
+    """Factory: save_tiny(folder, arch, depth, name) -> folder/name.pt, a native checkpoint of a width-16 `arch`
+    with a `depth`-layer mapping (built from seed `depth`) as G_ema."""
+    def save(folder, arch, depth, name):
+        G = tiny_G(arch, depth=depth, seed=depth, width=16)
+        path = folder / f"{name}.pt"
+        ganeval.save_checkpoint(path, G_ema=G, meta={"kimg": 1})
+        return path
+    return save
 
 
 class _Parser(html.parser.HTMLParser):
@@ -36,9 +36,9 @@ class _Parser(html.parser.HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def report(tmp_path_factory, save_tiny):
     tmp = tmp_path_factory.mktemp("report")
-    paths = [_save(tmp, "stylegan2", 2, "sg2"), _save(tmp, "pggan", 0, "pg"), tmp / "missing.pt"]
+    paths = [save_tiny(tmp, "stylegan2", 2, "sg2"), save_tiny(tmp, "pggan", 0, "pg"), tmp / "missing.pt"]
     res = compare(paths, ["ppl_wend", "ppl_zend"], out=tmp / "out", num_samples=48, distance="mse",
                   psis=[0.5, 1.0], truncation_metrics=["ppl_zend"], command="ganeval compare ...", bootstrap=50)
     return tmp, res
@@ -96,8 +96,8 @@ def test_markdown_table():
     assert markdown_table(df) == "| k | a | b |\n|---|---|---|\n| r1 | 1 | x\\|y |\n| r2 | 2 | z |\n"
 
 
-def test_cli_compare(tmp_path):
-    a = _save(tmp_path, "stylegan", 1, "sg1")
+def test_cli_compare(tmp_path, save_tiny):
+    a = save_tiny(tmp_path, "stylegan", 1, "sg1")
     r = CliRunner().invoke(main, ["compare", str(a), "--metrics", "ppl_zend", "--samples", "16", "--distance", "mse",
                                   "--out", str(tmp_path / "rep"), "--no-grids", "--quiet"])
     assert r.exit_code == 0, r.output

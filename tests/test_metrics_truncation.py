@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
-from _metrics_helpers import one_thread, tiny_G
 
 from ganeval.errors import ConfigError
 from ganeval.metrics.truncation import parse_psis, plot_truncation, truncation_sweep
 
-_one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_parse_psis():
@@ -17,8 +16,8 @@ def test_parse_psis():
         parse_psis("1:0.5:0.1")
 
 
-def test_sweep_table_and_plot(tmp_path):
-    G = tiny_G()
+def test_sweep_table_and_plot(tmp_path, metric_G):
+    G = metric_G()
     df = truncation_sweep(G, "0.5,1.0", ["ppl2_wend", "ppl_zfull"], num_samples=8, distance="mse", seed=2)
     assert len(df) == 4 and list(df["psi"]) == [0.5, 0.5, 1.0, 1.0]
     assert list(df["metric"]) == ["ppl2_wend_mse", "ppl_zfull_mse"] * 2
@@ -37,6 +36,6 @@ def test_sweep_table_and_plot(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_cutoff_is_recorded():
-    df = truncation_sweep(tiny_G(), [0.5], ["ppl2_wend"], truncation_cutoff=2, num_samples=4, distance="mse")
+def test_cutoff_is_recorded(metric_G):
+    df = truncation_sweep(metric_G(), [0.5], ["ppl2_wend"], truncation_cutoff=2, num_samples=4, distance="mse")
     assert df["truncation_cutoff"][0] == 2 and df["psi"][0] == 0.5

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from _metrics_helpers import ConstGenerator, ScaledGenerator, one_thread, tiny_G
+from torch import nn
 
 from ganeval.errors import MetricError, WeightsNotFoundError
 from ganeval.metrics import sampling as streams
@@ -20,7 +20,7 @@ from ganeval.metrics.ppl import (
 from ganeval.metrics.registry import run_preset
 from ganeval.metrics.stats import bootstrap_ci, percentile_filter
 
-_one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 # --------------------------------------------------------------------------------------------- interpolation
 
@@ -108,13 +108,58 @@ def test_seeded_global_rng_restores_state():
 
 # --------------------------------------------------------------------------------------------- the metric
 
+class ConstGenerator(nn.Module):
+    """Protocol-complete generator whose images never change."""
+
+    arch, z_dim, w_dim, num_ws, img_resolution, img_channels, mapping_depth, has_w = (
+        "stylegan2", 8, 8, 2, 16, 3, 1, True)
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(8, 8)
+        self.register_buffer("w_avg", torch.zeros(8))
+        self.register_buffer("noise_const", torch.zeros(16, 16))
+
+    def mapping(self, z, truncation_psi=1.0, truncation_cutoff=None):
+        return self.lin(z).unsqueeze(1).repeat(1, self.num_ws, 1)
+
+    def synthesis(self, ws, noise_mode="random"):
+        return torch.full((ws.shape[0], 3, 16, 16), 0.25)
+
+    def redraw_noise_(self, generator=None):
+        self.noise_const.copy_(torch.randn(self.noise_const.shape, generator=generator))
+
+
+class ScaledGenerator(nn.Module):
+    """G with its output multiplied by `k` (everything else delegated)."""
+
+    def __init__(self, G, k):
+        super().__init__()
+        self.G, self.k = G, k
+        for a in ("arch", "z_dim", "w_dim", "num_ws", "img_resolution", "img_channels", "mapping_depth", "has_w"):
+            setattr(self, a, getattr(G, a))
+
+    @property
+    def w_avg(self):
+        return self.G.w_avg
+
+    def mapping(self, *a, **kw):
+        return self.G.mapping(*a, **kw)
+
+    def synthesis(self, ws, noise_mode="random"):
+        return self.G.synthesis(ws, noise_mode=noise_mode) * self.k
+
+    def redraw_noise_(self, generator=None):
+        self.G.redraw_noise_(generator)
+
+
 def _mse(a, b):
     return (a - b).square().flatten(1).mean(1)
 
 
 @pytest.mark.parametrize("space", ["w", "z"])
-def test_ppl_distances_match_hand_computation(space):
-    G = tiny_G()
+def test_ppl_distances_match_hand_computation(space, metric_G):
+    G = metric_G()
     G.redraw_noise_(torch.Generator().manual_seed(5))
     g = torch.Generator().manual_seed(1)
     z0, z1, t = torch.randn(3, 32, generator=g), torch.randn(3, 32, generator=g), torch.rand(3, generator=g)
@@ -142,11 +187,11 @@ def test_ppl_distances_match_hand_computation(space):
     torch.testing.assert_close(d, expected, rtol=2e-3, atol=1e-6)
 
 
-def test_end_sampling_is_t0_and_noise_is_per_block():
-    G = tiny_G()
+def test_end_sampling_is_t0_and_noise_is_per_block(metric_G):
+    G = metric_G()
     df, d = ppl(G, space="w", sampling="end", num_samples=20, distance="mse", seed=3, return_distances=True)
     # Re-do block 1 (samples 16..19) by hand: its own noise draw, its own z, and t = 0 exactly.
-    H = tiny_G()
+    H = metric_G()
     H.redraw_noise_(streams.block_generator(3, "ppl/noise", 1))
     z0, z1 = streams.normal(3, "ppl/z0", 16, 20, 32), streams.normal(3, "ppl/z1", 16, 20, 32)
     expected = ppl_distances(H, z0, z1, torch.zeros(4), space="w", distance="mse")
@@ -163,8 +208,8 @@ def test_ppl_constant_generator_is_zero():
     assert df["value"][0] == 0.0
 
 
-def test_ppl_scales_quadratically_with_output():
-    G = tiny_G()
+def test_ppl_scales_quadratically_with_output(metric_G):
+    G = metric_G()
     base = ppl(G, space="w", sampling="full", num_samples=12, distance="mse", crop=True)["value"][0]
     scaled = ppl(ScaledGenerator(G, 2.0), space="w", sampling="full", num_samples=12, distance="mse",
                  crop=True)["value"][0]
@@ -173,8 +218,8 @@ def test_ppl_scales_quadratically_with_output():
 
 
 @pytest.mark.parametrize("space", ["w", "z"])
-def test_ppl_independent_of_batch_size(space):
-    G = tiny_G()
+def test_ppl_independent_of_batch_size(space, metric_G):
+    G = metric_G()
     a = ppl(G, space=space, sampling="full", num_samples=20, distance="mse", batch_size=4, seed=11)
     b = ppl(G, space=space, sampling="full", num_samples=20, distance="mse", batch_size=16, seed=11)
     np.testing.assert_allclose(a["value"][0], b["value"][0], rtol=1e-5)
@@ -183,23 +228,23 @@ def test_ppl_independent_of_batch_size(space):
     assert c["value"][0] != a["value"][0]
 
 
-def test_ppl_leaves_callers_generator_alone():
-    G = tiny_G()
+def test_ppl_leaves_callers_generator_alone(metric_G):
+    G = metric_G()
     before = {k: v.clone() for k, v in G.state_dict().items()}
     ppl(G, num_samples=4, distance="mse")
     assert all(torch.equal(before[k], v) for k, v in G.state_dict().items())
 
 
 @pytest.mark.parametrize("arch,depth", [("pggan", 0), ("stylegan", 0)])
-def test_ppl_w_without_w_space_is_a_metric_error(arch, depth):
-    G = tiny_G(arch, depth=depth)
+def test_ppl_w_without_w_space_is_a_metric_error(arch, depth, metric_G):
+    G = metric_G(arch, depth=depth)
     with pytest.raises(MetricError, match="no W space"):
         ppl(G, space="w", num_samples=4, distance="mse")
     assert ppl(G, space="z", num_samples=4, distance="mse")["space"][0] == "z"
 
 
-def test_preset_sample_override_and_row_columns():
-    df = run_preset("ppl_wend", tiny_G(), num_samples=6, distance="mse", crop=False)
+def test_preset_sample_override_and_row_columns(metric_G):
+    df = run_preset("ppl_wend", metric_G(), num_samples=6, distance="mse", crop=False)
     row = df.iloc[0]
     # crop=False is ignored: ppl_wend fixes crop=True as part of its protocol.
     assert row["metric"] == "ppl_wend_mse" and bool(row["crop"]) is True
@@ -219,7 +264,7 @@ def _write_standin_vgg(path):
     return sd
 
 
-def test_lpips_vgg16_from_local_trunk(tmp_path, monkeypatch):
+def test_lpips_vgg16_from_local_trunk(tmp_path, monkeypatch, metric_G):
     from ganeval.features.lpips import load_lpips_vgg16
 
     monkeypatch.setenv("GANEVAL_WEIGHTS", str(tmp_path))
@@ -229,12 +274,12 @@ def test_lpips_vgg16_from_local_trunk(tmp_path, monkeypatch):
     assert torch.equal(dist.net.net.slice5._modules["28"].bias, sd["features.28.bias"])
     x, y = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
     assert torch.equal(dist(x, x), torch.zeros(2)) and (dist(x, y) > 0).all()
-    df = ppl(tiny_G(), space="w", sampling="end", num_samples=4, distance="lpips-vgg16")
+    df = ppl(metric_G(), space="w", sampling="end", num_samples=4, distance="lpips-vgg16")
     assert df["metric"][0] == "ppl2_wend" and df["feature_net"][0] == "lpips-vgg16" and df["value"][0] > 0
 
 
-def test_lpips_missing_trunk_names_the_file():
+def test_lpips_missing_trunk_names_the_file(metric_G):
     with pytest.raises(WeightsNotFoundError) as e:
-        ppl(tiny_G(), num_samples=2, distance="lpips-vgg16")
+        ppl(metric_G(), num_samples=2, distance="lpips-vgg16")
     msg = str(e.value)
     assert "vgg16-397923af.pth" in msg and "ganeval weights fetch vgg16" in msg and "\n" not in msg

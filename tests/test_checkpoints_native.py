@@ -10,19 +10,18 @@ from ganeval.cli import main
 from ganeval.errors import CheckpointError
 
 
-def _tiny(arch="stylegan2"):
-    cfg = dict(channel_base=128, channel_max=16, z_dim=16)
-    if arch != "pggan":
-        cfg.update(w_dim=16, mapping_depth=2)
-    torch.manual_seed(0)
-    G = ganeval.build_generator(arch, 16, **cfg)
-    D = ganeval.build_discriminator(arch, 16, channel_base=128, channel_max=16)
-    return G, D
+@pytest.fixture
+def nets(tiny_G, tiny_D):
+    """Factory: nets(arch="stylegan2") -> (G, D) of width 16 at 16 px, D built right after G."""
+    def make(arch="stylegan2"):
+        G = tiny_G(arch, width=16)
+        return G, tiny_D(arch, seed=None, width=16)
+    return make
 
 
 @pytest.fixture
-def ckpt(tmp_path):
-    G, D = _tiny()
+def ckpt(tmp_path, nets):
+    G, D = nets()
     G_ema = G.copy()
     with torch.no_grad():
         for p in G_ema.parameters():
@@ -34,8 +33,8 @@ def ckpt(tmp_path):
 
 
 @pytest.mark.parametrize("arch", ["pggan", "stylegan", "stylegan2"])
-def test_round_trip_identical_outputs(tmp_path, arch):
-    G, D = _tiny(arch)
+def test_round_trip_identical_outputs(tmp_path, arch, nets):
+    G, D = nets(arch)
     G.redraw_noise_(torch.Generator().manual_seed(3))
     path = tmp_path / "x.pt"
     ganeval.save_checkpoint(path, G=G, D=D)
@@ -59,8 +58,8 @@ def test_load_generator_prefers_ema(ckpt):
     assert ganeval.detect(path) == "ganeval"
 
 
-def test_half_storage_restores_fp32(tmp_path):
-    G, _ = _tiny()
+def test_half_storage_restores_fp32(tmp_path, nets):
+    G, _ = nets()
     ganeval.save_checkpoint(tmp_path / "h.pt", G_ema=G, half=True)
     H = ganeval.load_generator(tmp_path / "h.pt")
     assert all(p.dtype == torch.float32 for p in H.parameters())
@@ -90,8 +89,8 @@ def test_truncated_and_foreign_files_fail_with_one_clear_error(ckpt, tmp_path):
         ganeval.load_checkpoint(tmp_path / "other.pt")
 
 
-def test_save_is_atomic(tmp_path, monkeypatch):
-    G, _ = _tiny()
+def test_save_is_atomic(tmp_path, monkeypatch, nets):
+    G, _ = nets()
     path = tmp_path / "a.pt"
 
     def boom(*a, **k):

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from _metrics_helpers import TinyClassifiers, one_thread, tiny_G
 
 from ganeval.errors import ConfigError, MetricError
 from ganeval.metrics.separability import (
@@ -14,7 +13,7 @@ from ganeval.metrics.separability import (
     separability_from_predictions,
 )
 
-_one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _nvidia_conditional_entropy(p):
@@ -102,8 +101,8 @@ def test_bad_arguments():
         separability_from_predictions(z, w, np.zeros((10, 1)), ["a"], num_keep=11)
 
 
-def test_separability_on_a_generator_is_batch_size_independent():
-    G, clf = tiny_G(res=16), TinyClassifiers(resolution=8)
+def test_separability_on_a_generator_is_batch_size_independent(metric_G, tiny_classifiers):
+    G, clf = metric_G(res=16), tiny_classifiers(resolution=8)
     kw = dict(classifiers=clf, attrs="male,young", num_samples=40, seed=5, n_jobs=1, bootstrap=20)
     a = separability(G, batch_size=4, **kw)
     b = separability(G, batch_size=16, **kw)
@@ -115,14 +114,14 @@ def test_separability_on_a_generator_is_batch_size_independent():
     assert row["feature_net"] == "tiny-classifiers" and row["arch"] == "stylegan2"
 
 
-def test_generator_without_w_gets_z_rows_only():
-    G, clf = tiny_G("stylegan", res=8, depth=0), TinyClassifiers(resolution=8)
+def test_generator_without_w_gets_z_rows_only(metric_G, tiny_classifiers):
+    G, clf = metric_G("stylegan", res=8, depth=0), tiny_classifiers(resolution=8)
     df = separability(G, clf, attrs="all", num_samples=20, n_jobs=1, bootstrap=0)
     assert set(df["space"]) == {"z"} and df.iloc[-1]["classifier_resize"] == "none"
     with pytest.raises(MetricError):
         separability(G, clf, num_samples=20, spaces=("z", "w"))
 
 
-def test_classifier_contract_is_checked():
+def test_classifier_contract_is_checked(metric_G):
     with pytest.raises(ConfigError, match="attr_names"):
-        separability(tiny_G(res=8), torch.nn.Linear(2, 2), num_samples=4)
+        separability(metric_G(res=8), torch.nn.Linear(2, 2), num_samples=4)

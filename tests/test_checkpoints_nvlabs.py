@@ -4,29 +4,31 @@ import sys
 
 import pytest
 import torch
-from _ckpt_fakes import MARKER_SRC, EasyDict, write_nvlabs_pickle
 
 import ganeval
 from ganeval.checkpoints import detect, load_checkpoint
 from ganeval.errors import CheckpointError
 
 
-def _tiny(arch="skip", conv_clamp=None, seed=0):
-    torch.manual_seed(seed)
-    cfg = dict(z_dim=16, w_dim=16, mapping_depth=2, channel_base=256, channel_max=16, architecture=arch,
-               conv_clamp=conv_clamp)
-    G = ganeval.build_generator("stylegan2", 16, **cfg).eval()
-    D = ganeval.build_discriminator("stylegan2", 16, channel_base=256, channel_max=16, conv_clamp=conv_clamp,
-                                    architecture="resnet" if arch == "skip" else arch).eval()
-    with torch.no_grad():
-        for m in (G, D):
-            for name, p in m.named_parameters():
-                if "noise_strength" in name or (name.endswith("bias") and "affine" not in name):
-                    p.normal_(0, 0.5)
-                elif name.endswith("weight") and "affine" not in name and "fc" not in name:
-                    p.mul_(3)  # large activations, so that a clamp bites
-        G.mapping.w_avg.normal_()
-    return G, D
+@pytest.fixture
+def nets(tiny_G, tiny_D):
+    """Factory: nets(arch="skip", conv_clamp=None, seed=0) -> (G, D), a width-16 StyleGAN2 of that architecture
+    with channel_base 256 and its D (resnet for skip), in eval mode, with random noise strengths, biases and w_avg
+    and tripled weights."""
+    def make(arch="skip", conv_clamp=None, seed=0):
+        G = tiny_G(seed=seed, width=16, channel_base=256, architecture=arch, conv_clamp=conv_clamp).eval()
+        D = tiny_D(seed=None, width=16, channel_base=256, conv_clamp=conv_clamp,
+                   architecture="resnet" if arch == "skip" else arch).eval()
+        with torch.no_grad():
+            for m in (G, D):
+                for name, p in m.named_parameters():
+                    if "noise_strength" in name or (name.endswith("bias") and "affine" not in name):
+                        p.normal_(0, 0.5)
+                    elif name.endswith("weight") and "affine" not in name and "fc" not in name:
+                        p.mul_(3)  # large activations, so that a clamp bites
+            G.mapping.w_avg.normal_()
+        return G, D
+    return make
 
 
 def _same_images(A, B, psi=0.7):
@@ -36,8 +38,8 @@ def _same_images(A, B, psi=0.7):
 
 
 @pytest.mark.parametrize("arch,protocol", [("skip", 3), ("resnet", 4), ("orig", 2)])
-def test_snapshot_loads_without_their_code(tmp_path, arch, protocol):
-    G, D = _tiny(arch, conv_clamp=4 if arch == "resnet" else None)
+def test_snapshot_loads_without_their_code(tmp_path, arch, protocol, nets, ckpt_fakes):
+    G, D = nets(arch, conv_clamp=4 if arch == "resnet" else None)
     config = {k: v for k, v in G.config.items() if k != "img_resolution"}
     G_ema = ganeval.build_generator("stylegan2", 16, **config).eval()
     G_ema.load_state_dict(G.state_dict())
@@ -45,9 +47,10 @@ def test_snapshot_loads_without_their_code(tmp_path, arch, protocol):
         G_ema.synthesis.b16.conv1.bias.add_(1.0)   # G and G_ema must not be swapped
     marker = tmp_path / "executed"
     path = tmp_path / "network-snapshot-000100.pkl"
-    write_nvlabs_pickle(path, dict(G=G, D=D, G_ema=G_ema, augment_pipe=None,
-                                   training_set_kwargs=EasyDict(path="ffhq.zip", resolution=16, xflip=True)),
-                        module_src=MARKER_SRC.format(path=str(marker)), protocol=protocol)
+    training_set_kwargs = ckpt_fakes.EasyDict(path="ffhq.zip", resolution=16, xflip=True)
+    ckpt_fakes.write_nvlabs_pickle(path, dict(G=G, D=D, G_ema=G_ema, augment_pipe=None,
+                                              training_set_kwargs=training_set_kwargs),
+                                   module_src=ckpt_fakes.MARKER_SRC.format(path=str(marker)), protocol=protocol)
     assert "torch_utils" not in sys.modules and "dnnlib" not in sys.modules  # the fake stub is gone
 
     assert detect(path) == "nvlabs"
@@ -67,14 +70,14 @@ def test_snapshot_loads_without_their_code(tmp_path, arch, protocol):
             assert ck.G_ema(torch.randn(2, 16), noise_mode="const").abs().max() <= 4 * 2 ** 0.5 * 2
 
 
-def test_stylegan3_layout_flattened_kwargs_and_clamp_from_layers(tmp_path):
+def test_stylegan3_layout_flattened_kwargs_and_clamp_from_layers(tmp_path, nets, ckpt_fakes):
     # stylegan3's networks_stylegan2.Generator takes synthesis kwargs flattened and defaults conv_clamp to
     # 256 in SynthesisBlock; the value the layers stored is what counts, not the (absent) kwarg.
-    G, _ = _tiny("skip", conv_clamp=256)
-    kw = EasyDict(z_dim=16, c_dim=0, w_dim=16, img_resolution=16, img_channels=3,
-                  mapping_kwargs=EasyDict(num_layers=2), channel_base=256, channel_max=16,
-                  fused_modconv_default="inference_only")
-    write_nvlabs_pickle(tmp_path / "sg3-stylegan2.pkl", dict(G_ema=G), init_kwargs={"G_ema": kw})
+    G, _ = nets("skip", conv_clamp=256)
+    kw = ckpt_fakes.EasyDict(z_dim=16, c_dim=0, w_dim=16, img_resolution=16, img_channels=3,
+                             mapping_kwargs=ckpt_fakes.EasyDict(num_layers=2), channel_base=256, channel_max=16,
+                             fused_modconv_default="inference_only")
+    ckpt_fakes.write_nvlabs_pickle(tmp_path / "sg3-stylegan2.pkl", dict(G_ema=G), init_kwargs={"G_ema": kw})
     ck = load_checkpoint(tmp_path / "sg3-stylegan2.pkl")
     assert ck.config["conv_clamp"] == 256 and ck.G is None and ck.D is None
     assert _same_images(ck.G_ema, G)
@@ -84,26 +87,24 @@ class SynthesisInput(torch.nn.Module):
     """Stands for stylegan3's alias-free input layer (only its class name matters here)."""
 
 
-def test_stylegan3_and_conditional_are_refused(tmp_path):
-    G, _ = _tiny()
+def test_stylegan3_and_conditional_are_refused(tmp_path, nets, ckpt_fakes):
+    G, _ = nets()
     G.synthesis.input = SynthesisInput()
-    write_nvlabs_pickle(tmp_path / "sg3.pkl", dict(G=G, G_ema=G))
+    ckpt_fakes.write_nvlabs_pickle(tmp_path / "sg3.pkl", dict(G=G, G_ema=G))
     with pytest.raises(CheckpointError, match="StyleGAN3"):
         load_checkpoint(tmp_path / "sg3.pkl")
 
-    G, _ = _tiny()
-    from _ckpt_fakes import nvlabs_generator_kwargs
-
-    write_nvlabs_pickle(tmp_path / "cond.pkl", dict(G_ema=G),
-                        init_kwargs={"G_ema": EasyDict(nvlabs_generator_kwargs(G), c_dim=10)})
+    G, _ = nets()
+    kwargs = ckpt_fakes.EasyDict(ckpt_fakes.nvlabs_generator_kwargs(G), c_dim=10)
+    ckpt_fakes.write_nvlabs_pickle(tmp_path / "cond.pkl", dict(G_ema=G), init_kwargs={"G_ema": kwargs})
     with pytest.raises(CheckpointError, match="conditional"):
         load_checkpoint(tmp_path / "cond.pkl")
 
 
-def test_missing_w_avg_is_estimated(tmp_path):
-    G, _ = _tiny()
+def test_missing_w_avg_is_estimated(tmp_path, nets, ckpt_fakes):
+    G, _ = nets()
     G.mapping._buffers.pop("w_avg")  # w_avg_beta=None in the reference: no buffer
-    write_nvlabs_pickle(tmp_path / "now.pkl", dict(G_ema=G))
+    ckpt_fakes.write_nvlabs_pickle(tmp_path / "now.pkl", dict(G_ema=G))
     ck = load_checkpoint(tmp_path / "now.pkl")
     assert ck.meta["w_avg"].startswith("estimated from 10,000 samples")
     assert ck.G_ema.w_avg.abs().sum() > 0

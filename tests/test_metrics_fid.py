@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import scipy.linalg
 import torch
-from _metrics_helpers import ToyDataset, one_thread, tiny_G
 
 from ganeval.errors import ConfigError, MetricError, WeightsNotFoundError
 from ganeval.metrics.fid import (
@@ -22,7 +21,7 @@ from ganeval.metrics.fid import (
 
 fidmod = importlib.import_module("ganeval.metrics.fid")  # `ganeval.metrics.fid` is also the function
 
-_one_thread = pytest.fixture(autouse=True, scope="module")(one_thread)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _random_cov(d, rng):
@@ -154,9 +153,9 @@ def test_metric_names_never_call_other_nets_fid(test_fd):
 
 # --------------------------------------------------------------------------------------------- the metric
 
-def test_fid_batch_size_independent_and_reference_cached(test_fd, tmp_path, monkeypatch):
+def test_fid_batch_size_independent_and_reference_cached(test_fd, tmp_path, monkeypatch, metric_G, toy_dataset):
     monkeypatch.setenv("GANEVAL_CACHE", str(tmp_path / "cache"))
-    G, ds = tiny_G(), ToyDataset()
+    G, ds = metric_G(), toy_dataset()
     a = fid(G, ds, num_samples=40, feature_net=test_fd, batch_size=4, bootstrap=4)
     reads = ds.reads
     assert reads == len(ds)
@@ -182,8 +181,8 @@ def test_fid_batch_size_independent_and_reference_cached(test_fd, tmp_path, monk
         fid(G, ds, num_samples=8, feature_net=test_fd, sqrt_method="cholesky")
 
 
-def test_kid_and_stats_files(test_fd, tmp_path):
-    G, ds = tiny_G(), ToyDataset()
+def test_kid_and_stats_files(test_fd, tmp_path, metric_G, toy_dataset):
+    G, ds = metric_G(), toy_dataset()
     a = kid(G, ds, num_samples=32, feature_net=test_fd, num_subsets=10, max_subset_size=16, batch_size=4,
             bootstrap=3)
     b = kid(G, ds, num_samples=32, feature_net=test_fd, num_subsets=10, max_subset_size=16, batch_size=16,
@@ -219,17 +218,17 @@ def test_inception_features_from_standin_weights(tmp_path, monkeypatch):
     torch.testing.assert_close(net(x[:1, :1]), f[:1], rtol=1e-4, atol=1e-5)
 
 
-def test_missing_inception_names_the_file():
+def test_missing_inception_names_the_file(metric_G, toy_dataset):
     with pytest.raises(WeightsNotFoundError) as e:
-        fid(tiny_G(), ToyDataset(), num_samples=4)
+        fid(metric_G(), toy_dataset(), num_samples=4)
     assert "weights-inception-2015-12-05-6726825d.pth" in str(e.value) and "\n" not in str(e.value)
 
 
 @pytest.mark.slow
-def test_fid_with_standin_inception_end_to_end(tmp_path, monkeypatch):
+def test_fid_with_standin_inception_end_to_end(tmp_path, monkeypatch, metric_G, toy_dataset):
     from ganeval.features.inception import write_standin_weights
 
     monkeypatch.setenv("GANEVAL_WEIGHTS", str(tmp_path))
     write_standin_weights(tmp_path / "weights-inception-2015-12-05-6726825d.pth")
-    df = fid(tiny_G(), ToyDataset(n=20), num_samples=20, batch_size=10, bootstrap=2)
+    df = fid(metric_G(), toy_dataset(n=20), num_samples=20, batch_size=10, bootstrap=2)
     assert df["metric"][0] == "fid" and df["feature_dim"][0] == 2048 and df["value"][0] > 0
