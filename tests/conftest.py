@@ -17,7 +17,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import atexit  # noqa: E402
-import importlib  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 
@@ -143,11 +142,11 @@ def tiny_classifiers():
 @pytest.fixture
 def test_fd():
     """A cheap 12-d feature net registered as 'test-fd' (rows named fd_test...)."""
-    fidmod = importlib.import_module("ganeval.metrics.fid")   # `ganeval.metrics.fid` is also the function
-    fidmod.register_feature_net("test-fd", lambda device: TinyFeatures().to(device), short="test")
+    from ganeval.features import registry
+
+    registry.register_feature_net("test-fd", lambda device: TinyFeatures().to(device), short="test")
     yield "test-fd"
-    fidmod.FEATURE_NETS.pop("test-fd")
-    fidmod.SHORT_NAMES.pop("test-fd")
+    registry.unregister("test-fd")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -178,7 +177,6 @@ def tiny_G():
     def make(arch="stylegan2", res=16, depth=2, seed=0, *, width=32, noise=None, random_w_avg=False, **overrides):
         cfg = _sizes(arch, width, depth)
         if arch == "stylegan2-control":
-            importlib.import_module("ganeval.control")  # registers the architecture
             del cfg["z_dim"]
             cfg.update(control_attrs=["smiling", "eyeglasses"], control_dims=[width // 4, width // 4, width // 2])
         cfg.update(overrides)

@@ -138,7 +138,7 @@ def test_cli_info_and_generate(ckpt, tmp_path):
 
 
 def test_generate_is_seed_deterministic(ckpt):
-    from ganeval.generate import generate_images
+    from ganeval.models.generate import generate_images
 
     G = ganeval.load_generator(ckpt[0])
     a = generate_images(G, [3, 4, 5], batch_size=2)

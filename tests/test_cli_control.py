@@ -43,8 +43,8 @@ def test_cli_control_taus_of_a_generator(trained_control, tmp_path):
     control net's decisions, floors at the thresholds it was trained with; no suggestion printed."""
     from ganeval.control.calibrate import embed_images, embedding_distances
     from ganeval.control.loss import load_embedding
-    from ganeval.generate import generate_images
     from ganeval.images import from_uint8
+    from ganeval.models.generate import generate_images
 
     run_dir, clf_path = trained_control
     snap = sorted(run_dir.glob("network-snapshot-*.pt"))[-1]

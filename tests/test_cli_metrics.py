@@ -1,6 +1,5 @@
 """`ganeval ppl | separability | fid | truncation | evaluate | presets` through click's CliRunner."""
 
-import importlib
 import json
 
 import numpy as np
@@ -12,9 +11,9 @@ from PIL import Image
 
 import ganeval
 from ganeval.cli import main
+from ganeval.features import registry
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-fidmod = importlib.import_module("ganeval.metrics.fid")
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +97,7 @@ def test_fid_command(ckpt, tmp_path, tiny_features):
     rng = np.random.default_rng(0)
     for i in range(12):
         Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(reals / f"{i:03d}.png")
-    fidmod.register_feature_net("test-fd", lambda device: tiny_features().to(device), short="test")
+    registry.register_feature_net("test-fd", lambda device: tiny_features().to(device), short="test")
     try:
         out = tmp_path / "fid.csv"
         r = run(["fid", "--ckpt", ckpt, "--data", str(reals), "--feature-net", "test-fd", "--samples", "16",
@@ -112,8 +111,7 @@ def test_fid_command(ckpt, tmp_path, tiny_features):
         assert r.exit_code == 0, r.output
         assert pd.read_csv(tmp_path / "fid2.csv").iloc[0]["value"] == pytest.approx(row["value"], rel=1e-9)
     finally:
-        fidmod.FEATURE_NETS.pop("test-fd")
-        fidmod.SHORT_NAMES.pop("test-fd")
+        registry.unregister("test-fd")
     r = run(["fid", "--ckpt", ckpt, "--data", str(reals), "--samples", "4"])
     assert r.exit_code == 2 and "weights-inception-2015-12-05-6726825d.pth" in r.output
     r = run(["fid", "--ckpt", ckpt, "--data", str(tmp_path / "nope"), "--samples", "4", "--feature-net", "synth-fd"])
@@ -150,7 +148,7 @@ def test_presets_and_bad_options(ckpt, tmp_path):
 
 
 def test_evaluate_api_and_table_formats(tmp_path, metric_G):
-    from ganeval.api import evaluate, read_table, write_table
+    from ganeval import evaluate, read_table, write_table
 
     df = evaluate(metric_G(), "ppl2_wend,ppl_zfull", num_samples=4, distance="mse", seed=1)
     assert list(df["metric"]) == ["ppl2_wend_mse", "ppl_zfull_mse"] and (df["seed"] == 1).all()

@@ -27,8 +27,8 @@ def test_compare_report_has_gan_control_section(quick_encoders, tmp_path):
 
     snap, ckpt, clf_path = quick_encoders
     res = compare([ckpt, snap], ["ppl_zend"], out=tmp_path / "rep", num_samples=8, distance="mse", grids=False,
-                  classifiers=str(clf_path), control_samples=16, cache=False)
-    assert list(res.control) == [res.wide.index[0]]          # only the checkpoint with encoders
+                  classifiers=str(clf_path), section_samples=16, cache=False)
+    assert list(res.sections["control"]) == [res.wide.index[0]]          # only the checkpoint with encoders
     text = (tmp_path / "rep" / "index.html").read_text()
     assert "<h2 id='control'>GAN-Control</h2>" in text
     assert text.count('alt="GAN-Control smiling: top row set to 0') == 1 and 'alt="GAN-Control eyeglasses' in text

@@ -8,9 +8,9 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from ganeval.attributes import CELEBA_ATTRS, CELEBA_TO_NVIDIA, NVIDIA_ATTRS
 from ganeval.cli import main
 from ganeval.data import export_synthfaces, open_dataset, synthfaces, write_celeba
+from ganeval.data.attributes import CELEBA_ATTRS, CELEBA_TO_NVIDIA, NVIDIA_ATTRS
 from ganeval.data.dataset import box_downsample_uint8
 from ganeval.errors import DataError
 

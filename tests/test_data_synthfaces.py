@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganeval.attributes import NVIDIA_ATTRS
 from ganeval.data import open_dataset, synthfaces
+from ganeval.data.attributes import NVIDIA_ATTRS
 from ganeval.errors import ConfigError
 
 A = {name: k for k, name in enumerate(NVIDIA_ATTRS)}

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from ganeval.attributes import NVIDIA_ATTRS
+from ganeval.assets import bundled_dir
 from ganeval.data import open_dataset, synthfaces
+from ganeval.data.attributes import NVIDIA_ATTRS
 from ganeval.errors import ConfigError, DataError, WeightsNotFoundError
 from ganeval.features.attributes import (
     BUNDLED,
     AttributeClassifiers,
     evaluate_classifiers,
     load_classifiers,
-    pretrained_dir,
     save_classifiers,
     train_classifiers,
 )
@@ -118,7 +118,7 @@ def test_synth_lpips_and_fd():
         fd.features(x)
 
 
-@pytest.mark.skipif(not (pretrained_dir() / "synthfaces-classifiers.pt").is_file(), reason="no bundled weights")
+@pytest.mark.skipif(not (bundled_dir() / "synthfaces-classifiers.pt").is_file(), reason="no bundled weights")
 def test_bundled_factories():
     lp, fd = synth_lpips("cpu"), synth_fd("cpu")
     img, _ = synthfaces.render(range(2), seed=0, resolution=64)
@@ -134,8 +134,8 @@ def test_bundled_sets_match_their_cards(name):
     import hashlib
     import re
 
-    path = pretrained_dir() / f"{name}.pt"
-    card = (pretrained_dir() / f"{name}.md").read_text(encoding="utf-8")
+    path = bundled_dir() / f"{name}.pt"
+    card = (bundled_dir() / f"{name}.md").read_text(encoding="utf-8")
     m = re.search(r"\|\s*sha256\s*\|\s*`([0-9a-f]{64})`", card)
     assert m and hashlib.sha256(path.read_bytes()).hexdigest() == m.group(1)
     model = load_classifiers(name)

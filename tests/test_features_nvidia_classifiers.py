@@ -84,8 +84,8 @@ def test_gan_control_supervised_by_nvidia_classifiers(tmp_path, ckpt_fakes, trai
     attributes' networks are loaded), M_k = their Dense0 features; gradients reach the generator."""
     import json
 
-    from ganeval.attributes import NVIDIA_ATTRS
     from ganeval.control.loss import load_embedding
+    from ganeval.data.attributes import NVIDIA_ATTRS
 
     kw = dict(KW, resolution=16)
     for seed, name in enumerate(["smiling", "eyeglasses"]):

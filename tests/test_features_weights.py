@@ -7,8 +7,8 @@ import threading
 import pytest
 from click.testing import CliRunner
 
-from ganeval.attributes import NVIDIA_ATTRS
 from ganeval.cli import main
+from ganeval.data.attributes import NVIDIA_ATTRS
 from ganeval.errors import GanevalError, WeightsNotFoundError
 from ganeval.features import weights as W
 

@@ -21,11 +21,10 @@ import torch
 import ganeval
 from ganeval import dist
 from ganeval.errors import ConfigError
-from ganeval.metrics import runner
+from ganeval.features import registry
+from ganeval.metrics import fid, kid, runner
 from ganeval.metrics.ppl import ppl
 from ganeval.metrics.separability import separability
-
-fidmod = importlib.import_module("ganeval.metrics.fid")
 
 N = 200  # 13 blocks of 16 -> 13 chunks of one block: 7 rounds over 2 processes, the last one uneven
 
@@ -38,7 +37,7 @@ def toys(toy_dataset, tiny_classifiers, tiny_features):
 
 
 def register_test_fd(toys):
-    fidmod.register_feature_net("test-fd", lambda device: toys.features().to(device), short="test")
+    registry.register_feature_net("test-fd", lambda device: toys.features().to(device), short="test")
 
 
 def all_metrics(G, batch_size: int, toys, ppl_state=None) -> dict[str, pd.DataFrame]:
@@ -51,8 +50,8 @@ def all_metrics(G, batch_size: int, toys, ppl_state=None) -> dict[str, pd.DataFr
         "ppl_wend": ppl(G, space="w", sampling="end", num_samples=N, distance="mse", bootstrap=100, **common),
         "ls": separability(G, toys.classifiers(resolution=8), attrs="all", num_samples=N, n_jobs=1, bootstrap=50,
                            **common),
-        "fid": fidmod.fid(G, ref, num_samples=N, feature_net="test-fd", bootstrap=4, cache=False, **common),
-        "kid": fidmod.kid(G, ref, num_samples=N, feature_net="test-fd", num_subsets=5, max_subset_size=32,
+        "fid": fid(G, ref, num_samples=N, feature_net="test-fd", bootstrap=4, cache=False, **common),
+        "kid": kid(G, ref, num_samples=N, feature_net="test-fd", num_subsets=5, max_subset_size=32,
                           bootstrap=3, cache=False, **common),
     }
 
@@ -152,8 +151,7 @@ def test_one_process_two_processes_and_batch_sizes_agree(tmp_path, tiny_G, toys)
         finally:
             runner.CHUNK_HOOKS.pop()
     finally:
-        fidmod.FEATURE_NETS.pop("test-fd")
-        fidmod.SHORT_NAMES.pop("test-fd")
+        registry.unregister("test-fd")
     assert_identical(one_8, one_32)
 
     # `toys` is pickled for the workers: its classes by reference, as conftest.<name>; the workers import

@@ -1,6 +1,5 @@
 """FID / KID (ganeval.metrics.fid): the distances, streaming statistics, reference caching, the metric."""
 
-import importlib
 
 import numpy as np
 import pytest
@@ -8,18 +7,9 @@ import scipy.linalg
 import torch
 
 from ganeval.errors import ConfigError, MetricError, WeightsNotFoundError
-from ganeval.metrics.fid import (
-    FeatureStats,
-    ReferenceStats,
-    fid,
-    frechet_distance,
-    kernel_distance,
-    kid,
-    metric_name,
-    reference_stats,
-)
-
-fidmod = importlib.import_module("ganeval.metrics.fid")  # `ganeval.metrics.fid` is also the function
+from ganeval.metrics import FeatureStats, ReferenceStats, fid, frechet_distance, kernel_distance, kid, reference_stats
+from ganeval.metrics.fid import metric_name
+from ganeval.metrics.frechet import _sqrt_psd, frechet_factored, frechet_with_root
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -44,8 +34,8 @@ def test_frechet_matches_direct_scipy():
     direct = np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * np.real(scipy.linalg.sqrtm(s1 @ s2)))
     assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(direct, rel=1e-6)
     # The symmetric-eigenvalue form used for bootstrap replicates gives the same number.
-    root = fidmod._sqrt_psd(s2)
-    assert fidmod._frechet_with_root(mu1, s1, mu2, s2, root) == pytest.approx(direct, rel=1e-6)
+    root = _sqrt_psd(s2)
+    assert frechet_with_root(mu1, s1, mu2, s2, root) == pytest.approx(direct, rel=1e-6)
 
 
 def test_frechet_near_singular_is_finite_and_consistent():
@@ -54,7 +44,7 @@ def test_frechet_near_singular_is_finite_and_consistent():
     s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
     v = frechet_distance(x.mean(0), s1, y.mean(0), s2)
     assert np.isfinite(v) and v > 0
-    assert v == pytest.approx(fidmod._frechet_with_root(x.mean(0), s1, y.mean(0), s2, fidmod._sqrt_psd(s2)),
+    assert v == pytest.approx(frechet_with_root(x.mean(0), s1, y.mean(0), s2, _sqrt_psd(s2)),
                               rel=1e-4)
 
 
@@ -100,11 +90,11 @@ def test_bootstrap_replicates_in_factored_form_equal_the_sums():
         np.testing.assert_allclose(small.replicate_mean_cov(b)[1], cov, rtol=1e-10, atol=1e-12)
         ref = rng.normal(size=(200, 48))
         mu2, s2 = ref.mean(0), np.cov(ref, rowvar=False)
-        direct = fidmod._frechet_with_root(mu, cov, mu2, s2, fidmod._sqrt_psd(s2))
+        direct = frechet_with_root(mu, cov, mu2, s2, _sqrt_psd(s2))
         # Rank-deficient Σ_b: the D x D route takes square roots of ~1e-13 rounding noise on its zero
         # eigenvalues (the n x n one has fewer), so the two agree to ~1e-8, not to machine precision.
-        assert fidmod._frechet_factored(mu_f, a, mu2, s2) == pytest.approx(direct, rel=1e-7)
-        assert fidmod._frechet_factored(mu_f, a, mu2, s2) == pytest.approx(frechet_distance(mu, cov, mu2, s2), rel=1e-7)
+        assert frechet_factored(mu_f, a, mu2, s2) == pytest.approx(direct, rel=1e-7)
+        assert frechet_factored(mu_f, a, mu2, s2) == pytest.approx(frechet_distance(mu, cov, mu2, s2), rel=1e-7)
     # Past D samples the kept features fold into sums: the same replicates as if summed from the start.
     x2 = np.concatenate([x, rng.normal(size=(40, 48))])
     w2 = np.concatenate([w, rng.poisson(1.0, size=(3, 40)).astype(np.float64)], axis=1)

@@ -5,7 +5,6 @@ SIGKILL of the command line is the slow test at the end. Other settings in the s
 are refused with one ConfigError line. The FID memory check (2k vs 20k images) is slow too.
 """
 
-import importlib
 import inspect
 import json
 import os
@@ -22,11 +21,9 @@ from click.testing import CliRunner
 import ganeval
 from ganeval.cli import main
 from ganeval.errors import ConfigError
-from ganeval.metrics import runner
+from ganeval.metrics import fid, runner
 from ganeval.metrics.ppl import ppl
 from ganeval.metrics.separability import separability
-
-fidmod = importlib.import_module("ganeval.metrics.fid")
 
 N = 120  # 8 blocks -> 8 chunks of one block
 
@@ -66,7 +63,7 @@ def run_metric(toy_dataset, tiny_classifiers):
         if kind == "ls":
             return separability(G, tiny_classifiers(resolution=8), num_samples=N, n_jobs=1, bootstrap=20, **common,
                                 **kw)
-        return fidmod.fid(G, toy_dataset(n=40), num_samples=N, feature_net="test-fd", bootstrap=3, cache=False,
+        return fid(G, toy_dataset(n=40), num_samples=N, feature_net="test-fd", bootstrap=3, cache=False,
                           **common, **kw)
     return run
 
@@ -212,9 +209,11 @@ def test_sigkill_and_resume_from_the_command_line(tmp_path, tiny_G):
 _MEMORY_SCRIPT = r"""
 import resource, torch
 torch.set_num_threads(1)
-import ganeval, importlib
+import ganeval
 from torch import nn
-fidmod = importlib.import_module("ganeval.metrics.fid")
+from ganeval.features.registry import register_feature_net
+from ganeval.metrics import fid, reference_stats
+from ganeval.metrics.generated import generated_features
 
 class Wide(nn.Module):  # uint8 16x16 -> 2048 features, like Inception's pool3
     def __init__(self):
@@ -223,21 +222,21 @@ class Wide(nn.Module):  # uint8 16x16 -> 2048 features, like Inception's pool3
     def forward(self, x):
         return torch.tanh(self.lin(x.float().flatten(1) / 127.5 - 1))
 
-fidmod.register_feature_net("wide", lambda device: Wide().to(device))
+register_feature_net("wide", lambda device: Wide().to(device))
 torch.manual_seed(0)
 G = ganeval.build_generator("stylegan2", 16, channel_base=128, channel_max=16, z_dim=16, w_dim=16, mapping_depth=2)
 {toy_dataset}
-ref = fidmod.reference_stats(ToyDataset(n=64), 16, "wide", cache=False)
+ref = reference_stats(ToyDataset(n=64), 16, "wide", cache=False)
 def rss_kb():
     return int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() // 1024
 peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # noqa: E731
 base = rss_kb()
 # The sample-dependent part alone (generator + feature net + streaming sums), then the whole metric
 # (adds the 2048 x 2048 matrix square root, the same for any count).
-fs = fidmod.generated_features(G, {n}, "wide", 0, 64, torch.device("cpu"))
+fs = generated_features(G, {n}, "wide", 0, 64, torch.device("cpu"))
 features_peak = peak()
 del fs
-df = fidmod.fid(G, ref, num_samples={n}, feature_net="wide", batch_size=64, bootstrap=0, device="cpu", progress=False)
+df = fid(G, ref, num_samples={n}, feature_net="wide", batch_size=64, bootstrap=0, device="cpu", progress=False)
 print(base, features_peak, peak(), df["value"][0])
 """
 

@@ -152,7 +152,7 @@ def test_attribute_frequencies_close_to_data(name):
     """The bundled classifiers find attributes in generated samples about as often as in the training data."""
     from ganeval.data import open_dataset
     from ganeval.features.attributes import load_classifiers
-    from ganeval.generate import generate_images
+    from ganeval.models.generate import generate_images
 
     if not (PRETRAINED_DIR / "synthfaces-classifiers.pt").is_file():
         pytest.skip("bundled classifiers missing")

@@ -1,13 +1,32 @@
-import sys, pandas as pd, numpy as np
-a = pd.read_csv(sys.argv[1]); b = pd.read_csv(sys.argv[2])
-skip = {"time_s", "svm_time_s", "ganeval_version"}
-print("rows", len(a), len(b), "cols equal:", list(a.columns) == list(b.columns))
-print("cols only before:", sorted(set(a.columns) - set(b.columns)), "only after:", sorted(set(b.columns) - set(a.columns)))
-cols = [c for c in a.columns if c in b.columns and c not in skip]
-diffs = 0
-for c in cols:
-    x, y = a[c], b[c]
-    same = (x == y) | (x.isna() & y.isna())
-    if not same.all():
-        diffs += (~same).sum(); print("DIFF", c, (~same).sum(), x[~same].head(3).tolist(), y[~same].head(3).tolist())
-print("differing cells (excluding", sorted(skip), "):", diffs)
+"""Compare two tidy result tables cell by cell (NaN equals NaN), leaving out the columns that hold timings.
+
+    python experiments/2026-12-03-restructure/compare_tables.py before/results.csv after/results.csv
+"""
+
+import sys
+
+import pandas as pd
+
+NOT_COMPARED = {"time_s", "svm_time_s", "ganeval_version"}
+
+
+def main(before: str, after: str) -> int:
+    a, b = pd.read_csv(before), pd.read_csv(after)
+    print(f"rows {len(a)} / {len(b)}; same columns in the same order: {list(a.columns) == list(b.columns)}")
+    print(f"columns only before: {sorted(set(a.columns) - set(b.columns))}; "
+          f"only after: {sorted(set(b.columns) - set(a.columns))}")
+    if len(a) != len(b):
+        return 1
+    differing = 0
+    for c in (c for c in a.columns if c in b.columns and c not in NOT_COMPARED):
+        same = (a[c] == b[c]) | (a[c].isna() & b[c].isna())
+        if not same.all():
+            differing += int((~same).sum())
+            print(f"column {c}: {(~same).sum()} cells differ, e.g. {a[c][~same].head(3).tolist()} "
+                  f"vs {b[c][~same].head(3).tolist()}")
+    print(f"differing cells (not comparing {sorted(NOT_COMPARED)}): {differing}")
+    return 1 if differing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:3]))
