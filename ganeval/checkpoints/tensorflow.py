@@ -12,7 +12,7 @@ Variable transforms (TF -> PyTorch):
     (TF's upsample_conv_2d convolves where ganeval's up-conv, like NVlabs', correlates).
   StyleGAN / PGGAN: a fused Conv0_up (conv2d_transpose with the 3x3 kernel box-summed to 4x4) is
     nearest 2x upsampling followed by a 3x3 *convolution*, so its kernel is flipped (checked
-    numerically in tests/test_ckpt_tf.py); PGGAN stores that kernel as [k, k, out, in].
+    numerically in tests/test_checkpoints_tensorflow.py); PGGAN stores that kernel as [k, k, out, in].
     TF puts the He gain √2 into the weights and applies lrelu without gain; ganeval puts √2 after
     lrelu. lrelu is positively homogeneous, so the two agree exactly once every bias (and noise
     strength, and the bare 4x4 constant) feeding an lrelu is divided by √2.
