@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from ganeval.metrics.registry import run_preset
 from torch import nn
 
 from ganeval.errors import MetricError, WeightsNotFoundError
@@ -18,6 +17,7 @@ from ganeval.metrics.ppl import (
     ppl_distances,
     slerp,
 )
+from ganeval.metrics.presets import run_preset
 from ganeval.metrics.stats import bootstrap_ci, percentile_filter
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -27,7 +27,7 @@ def test_sweep_table_and_plot(tmp_path, metric_G):
     assert w[0.5] < w[1.0]
     np.testing.assert_allclose(w[0.5] / w[1.0], 0.25, rtol=0.5)
     # Same seed at every psi: psi = 1 reproduces the untruncated metric exactly.
-    from ganeval.metrics.registry import run_preset
+    from ganeval.metrics.presets import run_preset
 
     plain = run_preset("ppl2_wend", G, num_samples=8, distance="mse", seed=2)["value"][0]
     assert w[1.0] == pytest.approx(plain, rel=1e-9)

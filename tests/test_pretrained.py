@@ -14,7 +14,7 @@ import torch
 from click.testing import CliRunner
 
 import ganeval
-from ganeval.checkpoints import PRETRAINED_DIR
+from ganeval.assets import bundled_dir
 
 # The bundling tools (make_bundle.py, train_gpu.sh) live in the repository's tools/, beside tests/.
 TOOLS_DIR = Path(__file__).resolve().parents[1] / "tools"
@@ -32,7 +32,7 @@ MODELS = {
 
 
 def _card(name: str) -> str:
-    return (PRETRAINED_DIR / f"{name}.md").read_text(encoding="utf-8")
+    return (bundled_dir() / f"{name}.md").read_text(encoding="utf-8")
 
 
 def _make_bundle():
@@ -48,7 +48,7 @@ def _make_bundle():
 @pytest.mark.bundle
 @pytest.mark.parametrize("name", list(MODELS))
 def test_sha256_matches_card(name):
-    path = PRETRAINED_DIR / f"{name}.pt"
+    path = bundled_dir() / f"{name}.pt"
     assert path.is_file(), f"{path} missing"
     m = re.search(r"\|\s*sha256\s*\|\s*`([0-9a-f]{64})`", _card(name))
     assert m, f"{name}.md states no sha256"
@@ -61,7 +61,7 @@ def test_card_states_kimg_and_command(name):
     card = _card(name)
     assert re.search(r"\|\s*kimg\s*\|\s*[0-9.]+\s*\|", card)
     assert re.search(r"^(\w+=\S+ )*ganeval train --arch \S+ .*--data ", card, re.M)
-    assert (PRETRAINED_DIR / f"{name}.png").is_file()
+    assert (bundled_dir() / f"{name}.png").is_file()
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -154,7 +154,7 @@ def test_attribute_frequencies_close_to_data(name):
     from ganeval.features.attributes import load_classifiers
     from ganeval.models.generate import generate_images
 
-    if not (PRETRAINED_DIR / "synthfaces-classifiers.pt").is_file():
+    if not (bundled_dir() / "synthfaces-classifiers.pt").is_file():
         pytest.skip("bundled classifiers missing")
     clf = load_classifiers("synthfaces-classifiers")
     n = 1000

@@ -80,12 +80,10 @@ def test_html_is_self_contained_with_every_table_and_plot(report):
 
 def test_cache_reuses_results(report, monkeypatch):
     tmp, res = report
-    import ganeval.metrics.registry as reg
-
     def fail(*a, **k):
         raise AssertionError("should have come from the cache")
 
-    monkeypatch.setattr(reg, "run_preset", fail)
+    monkeypatch.setattr("ganeval.report.compare.run_preset", fail)
     again = compare([tmp / "sg2.pt"], ["ppl_wend"], num_samples=48, distance="mse", bootstrap=50)
     first = res.table[(res.table.preset == "ppl_wend") & res.table.label.str.startswith("sg2")]
     assert again.table.value.iloc[0] == first.value.iloc[0]

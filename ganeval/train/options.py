@@ -31,6 +31,7 @@ from typing import Any
 
 from ..checkpoints import resolve_path, torch_load_safely
 from ..errors import CheckpointError, ConfigError, DataError
+from ..metrics.presets import parse_presets
 from ..models import get_arch
 from ..models.registry import check_resolution, unknown_options
 from ..utils import resolve_device
@@ -363,6 +364,8 @@ def _validate(o: TrainingOptions) -> None:
         resolve_device(o.device)  # unknown device / CUDA absent -> ConfigError
     o.betas = tuple(float(b) for b in o.betas)
     o.metrics = [m for m in (o.metrics or []) if m]
+    if o.metrics:
+        parse_presets(o.metrics)   # a misspelt preset fails now, not at the first snapshot
     for ext in extensions():
         if ext.active(o.plugin_options):
             ext.validate(o)
