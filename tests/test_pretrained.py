@@ -145,7 +145,7 @@ def test_card_carries_the_texts_of_the_bundling_tools(name):
 # Target: mean |frequency difference| < 0.15 (answering "absent" for every attribute would score 0.231).
 # pretrained/README.md (2000 samples): the study models at 380 kimg 0.040-0.081, the StyleGAN2 baseline at
 # 240 kimg 0.072, the GAN-Control model at 470 kimg 0.145 (its contrastive loss pulls label rates towards one
-# half, see README; 0.153 at 410 kimg, when this was an expected failure).
+# half, see experiments/2026-11-gan-control/README.md; 0.153 at 410 kimg, when this was an expected failure).
 @pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
 def test_attribute_frequencies_close_to_data(name):

@@ -1,6 +1,7 @@
 """`compare` and its report folder on tiny checkpoints (pixel-MSE PPL: no external weights)."""
 
 import html.parser
+import sys
 
 import pandas as pd
 import pytest
@@ -83,7 +84,8 @@ def test_cache_reuses_results(report, monkeypatch):
     def fail(*a, **k):
         raise AssertionError("should have come from the cache")
 
-    monkeypatch.setattr("ganeval.report.compare.run_preset", fail)
+    # The module (`ganeval.report.compare` as an attribute path is the function that report/__init__ exports).
+    monkeypatch.setattr(sys.modules["ganeval.report.compare"], "run_preset", fail)
     again = compare([tmp / "sg2.pt"], ["ppl_wend"], num_samples=48, distance="mse", bootstrap=50)
     first = res.table[(res.table.preset == "ppl_wend") & res.table.label.str.startswith("sg2")]
     assert again.table.value.iloc[0] == first.value.iloc[0]

@@ -12,7 +12,7 @@ DEMO_MODELS = [("synthfaces-stylegan-map0", "StyleGAN map0"), ("synthfaces-style
                ("synthfaces-stylegan-map2", "StyleGAN map2"), ("synthfaces-stylegan-map8", "StyleGAN map8"),
                ("synthfaces-pggan", "PGGAN (traditional)")]
 DEMO_METRICS = ["ppl_zfull", "ppl_wfull", "ppl_zend", "ppl_wend", "ls", "fd_synth"]
-# Sized for < 5 minutes on 2 CPU cores (README: "Reproducing the mapping-depth study" has the large run).
+# Sized for < 5 minutes on 2 CPU cores (experiments/2026-11-mapping-depth-synthfaces/README.md has the large run).
 DEMO_SAMPLES = {"ppl_zfull": 100, "ppl_wfull": 100, "ppl_zend": 100, "ppl_wend": 100, "ls": 800, "fd_synth": 400}
 DEMO_REFERENCE = 1000
 DEMO_PSIS = [0.5, 0.75, 1.0]
