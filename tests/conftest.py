@@ -210,6 +210,20 @@ def tiny_D():
 
 
 @pytest.fixture(scope="session")
+def perturbed():
+    """perturbed(module, seed) -> module (eval mode) with noise of std 0.2 added to its noise strengths and
+    biases, which StyleGAN initialises to zero: the loaders must carry them, so they must not be zero."""
+    def perturb(module, seed):
+        g = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for name, p in module.named_parameters():
+                if "noise_strength" in name or name.endswith("bias"):
+                    p.add_(torch.randn(p.shape, generator=g) * 0.2)
+        return module.eval()
+    return perturb
+
+
+@pytest.fixture(scope="session")
 def metric_G(tiny_G):
     """Factory: the generator of the metric tests, metric_G(arch="stylegan2", res=16, depth=2, seed=0, noise=0.5,
     **overrides) = tiny_G(arch, res, depth, seed, noise=noise, random_w_avg=True, **overrides) in eval mode:

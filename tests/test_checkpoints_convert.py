@@ -11,15 +11,6 @@ from ganeval.cli import main
 from ganeval.errors import CheckpointError
 
 
-def _perturb(module, seed):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            if "noise_strength" in name or name.endswith("bias"):
-                p.add_(torch.randn(p.shape, generator=g) * 0.2)
-    return module.eval()
-
-
 def _images(G, psi=0.7):
     z = torch.randn(2, G.z_dim, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
@@ -27,13 +18,13 @@ def _images(G, psi=0.7):
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory, ckpt_fakes):
+def files(tmp_path_factory, ckpt_fakes, perturbed):
     d = tmp_path_factory.mktemp("formats")
     torch.manual_seed(0)
     small = dict(z_dim=16, w_dim=16, mapping_depth=2, channel_base=256, channel_max=16)
-    G = _perturb(ganeval.build_generator("stylegan2", 16, **small), 1)
-    G_ema = _perturb(ganeval.build_generator("stylegan2", 16, **small), 2)
-    D = _perturb(ganeval.build_discriminator("stylegan2", 16, channel_base=256, channel_max=16), 3)
+    G = perturbed(ganeval.build_generator("stylegan2", 16, **small), 1)
+    G_ema = perturbed(ganeval.build_generator("stylegan2", 16, **small), 2)
+    D = perturbed(ganeval.build_discriminator("stylegan2", 16, channel_base=256, channel_max=16), 3)
     with torch.no_grad():
         G_ema.mapping.w_avg.normal_()
     ckpt_fakes.write_nvlabs_pickle(d / "nvlabs.pkl", dict(G=G, D=D, G_ema=G_ema, augment_pipe=None,
@@ -47,8 +38,8 @@ def files(tmp_path_factory, ckpt_fakes):
     ckpt_fakes.write_tf_pickle(d / "pggan.pkl", pggan, module="tfutil")
     # rosinality's table needs 512 channels up to 32 px.
     ros_cfg = dict(z_dim=16, w_dim=16, mapping_depth=2, channel_base=16384, channel_max=512)
-    RG = _perturb(ganeval.build_generator("stylegan2", 8, **ros_cfg), 4)
-    RD = _perturb(ganeval.build_discriminator("stylegan2", 8, channel_base=16384, channel_max=512), 5)
+    RG = perturbed(ganeval.build_generator("stylegan2", 8, **ros_cfg), 4)
+    RD = perturbed(ganeval.build_discriminator("stylegan2", 8, channel_base=16384, channel_max=512), 5)
     save_checkpoint(d / "native-ros.pt", G=RG, G_ema=RG, D=RD)
     return dict(dir=d, G=G, G_ema=G_ema, D=D, RG=RG, RD=RD)
 

@@ -15,24 +15,14 @@ from ganeval.checkpoints.rosinality import (
 from ganeval.errors import CheckpointError
 
 
-def _randomize(module, seed):
-    """Non-trivial values for the parameters StyleGAN initialises to zero/one (noise strengths, biases)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            if "noise_strength" in name or name.endswith("bias"):
-                p.add_(torch.randn(p.shape, generator=g) * 0.2)
-    return module
-
-
 @pytest.fixture(scope="module")
-def nets():
+def nets(perturbed):
     # rosinality's channel table has 512 channels up to 32 px: an 8 px model is the cheapest faithful one.
     torch.manual_seed(0)
     cfg = dict(z_dim=32, w_dim=32, mapping_depth=2, channel_base=16384, channel_max=512)
-    G = _randomize(ganeval.build_generator("stylegan2", 8, **cfg), 1).eval()
-    G_ema = _randomize(ganeval.build_generator("stylegan2", 8, **cfg), 2).eval()
-    D = _randomize(ganeval.build_discriminator("stylegan2", 8, channel_base=16384, channel_max=512), 3).eval()
+    G = perturbed(ganeval.build_generator("stylegan2", 8, **cfg), 1).eval()
+    G_ema = perturbed(ganeval.build_generator("stylegan2", 8, **cfg), 2).eval()
+    D = perturbed(ganeval.build_discriminator("stylegan2", 8, channel_base=16384, channel_max=512), 3).eval()
     with torch.no_grad():
         G_ema.mapping.w_avg.normal_()
     return G, G_ema, D
