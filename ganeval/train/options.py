@@ -21,6 +21,7 @@ Paper defaults and where they come from:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -316,7 +317,7 @@ def resolve_options(**given) -> TrainingOptions:
         raise ConfigError("mapping depth 0 needs w_dim == z_dim (W is the normalised Z)")
     values["G_kwargs"], values["D_kwargs"] = G_kwargs, D_kwargs
 
-    plugin_values = {k: values.get(k, default) for k, default in plugin.items()}
+    plugin_values = {k: values[k] if k in values else copy.deepcopy(default) for k, default in plugin.items()}
     opts = TrainingOptions(**{k: v for k, v in values.items() if k in fields}, plugin_options=plugin_values)
     _validate(opts)
     return opts
