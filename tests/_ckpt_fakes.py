@@ -1,4 +1,5 @@
-"""Foreign checkpoint files fabricated for the checkpoint tests, from the layouts in specs/checkpoints.md.
+"""Foreign checkpoint files fabricated for the checkpoint tests, from the layouts the writers use (NVlabs stylegan2-ada-pytorch legacy.py and
+training/networks.py, NVlabs/stylegan tflib, rosinality/stylegan2-pytorch model.py; docs/checkpoints.md).
 
 No foreign code: NVlabs' persistence and dnnlib/tfutil networks are imitated by tiny classes living
 in fake modules that exist in sys.modules only while a file is written (they are removed before
@@ -170,7 +171,7 @@ def write_tf_pickle(path, nets, module="dnnlib.tflib.network", protocol=4) -> No
 
 
 # ----------------------------------------------------------------------------------------------------
-# rosinality state-dict layout from specs/checkpoints.md A1 (shapes only).
+# rosinality state-dict layout (rosinality/stylegan2-pytorch model.py; shapes only).
 
 def rosinality_generator_shapes(size: int, style_dim: int, n_mlp: int, cm: int) -> dict:
     ch = {r: 512 if r <= 32 else 16384 * cm // r for r in (2 ** i for i in range(2, 11))}

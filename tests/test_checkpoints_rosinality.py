@@ -1,4 +1,4 @@
-"""rosinality/stylegan2-pytorch checkpoints: layout from specs/checkpoints.md A1, files fabricated here."""
+"""rosinality/stylegan2-pytorch checkpoints: layout as rosinality/stylegan2-pytorch model.py names it, files fabricated here."""
 
 import argparse
 
