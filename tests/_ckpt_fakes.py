@@ -1,5 +1,6 @@
-"""Foreign checkpoint files fabricated for the checkpoint tests, from the layouts the writers use (NVlabs stylegan2-ada-pytorch legacy.py and
-training/networks.py, NVlabs/stylegan tflib, rosinality/stylegan2-pytorch model.py; docs/checkpoints.md).
+"""Foreign checkpoint files fabricated for the checkpoint tests, in the layouts their writers use (NVlabs
+stylegan2-ada-pytorch legacy.py and training/networks.py, NVlabs/stylegan dnnlib/tflib, rosinality/stylegan2-pytorch
+model.py; docs/checkpoints.md).
 
 No foreign code: NVlabs' persistence and dnnlib/tfutil networks are imitated by tiny classes living
 in fake modules that exist in sys.modules only while a file is written (they are removed before

@@ -1,4 +1,4 @@
-"""rosinality/stylegan2-pytorch checkpoints: layout as rosinality/stylegan2-pytorch model.py names it, files fabricated here."""
+"""rosinality/stylegan2-pytorch checkpoints: the layout of its model.py, files fabricated here."""
 
 import argparse
 
