@@ -135,6 +135,31 @@ def test_damaged_chunk_is_recomputed(tmp_path, run_metric, tiny_G):
     assert hook.computed == [("ppl", 2), ("ppl", 5)] and again["value"][0] == full["value"][0]
 
 
+@pytest.mark.parametrize("kind", ["ppl", "fid"])
+def test_altered_chunk_is_recomputed(kind, tmp_path, run_metric, tiny_G, test_fd):
+    """A chunk rewritten in the same format with other values (its metadata kept) does not match the checksum the
+    manifest recorded: it is recomputed, and the number is the uninterrupted run's."""
+    G = tiny_G(width=16, noise=0.5).eval()
+    state = tmp_path / "state"
+    full = run_metric(kind, G, state)
+    manifest = json.loads((state / "generated" / "manifest.json" if kind == "fid" else state / "manifest.json")
+                          .read_text())
+    assert len(manifest["chunks"]) == len(list((state / "generated" if kind == "fid" else state).glob("chunk-*.npz")))
+    chunk = (state / "generated" if kind == "fid" else state) / "chunk-000003.npz"
+    with np.load(chunk) as data:
+        arrays = {k: data[k] for k in data.files}
+    for k in arrays:
+        if k != "__meta__":
+            arrays[k] = arrays[k] * 1.5 + 1   # valid-looking: same names, dtypes and shapes
+    with open(chunk, "wb") as f:
+        np.savez(f, **arrays)
+    with Hook() as hook:
+        again = run_metric(kind, G, state)
+    assert hook.computed == [(("generated-features" if kind == "fid" else "ppl"), 3)]
+    np.testing.assert_array_equal(again[["value", "ci_low", "ci_high"]].to_numpy(float),
+                                  full[["value", "ci_low", "ci_high"]].to_numpy(float))
+
+
 def test_cli_state_resume_and_refusal(tmp_path, tiny_G):
     import pandas as pd
 

@@ -9,10 +9,12 @@ metric then sums, sorts or keeps is exactly what one process would have, bit for
 
 With a state directory each finished chunk is written atomically as ``chunk-000123.npz`` next to
 ``manifest.json``, which holds the run's settings (every option that changes a number in the
-table, the generator's content hash, the ganeval version) and their hash. Running the same
-command again loads the finished chunks and computes only the rest; a run with other settings is
-refused (ConfigError) rather than mixed in. Chunks rather than blocks are stored so a 200k-sample
-run makes about 200 files, not 12,500.
+table, the generator's content hash, the ganeval version), their hash, and the sha256 of every
+finished chunk's arrays (recorded by the main process, which sees every chunk). Running the same
+command again loads the finished chunks whose arrays still match their checksum and computes the
+rest: a truncated, corrupted, foreign or altered chunk is recomputed, never mixed in. A run with
+other settings is refused (ConfigError). Chunks rather than blocks are stored so a 200k-sample run
+makes about 200 files, not 12,500.
 """
 
 from __future__ import annotations
@@ -103,6 +105,16 @@ def array_hash(*arrays) -> str:
     return h.hexdigest()
 
 
+def payload_hash(payload: dict) -> str:
+    """sha256 over a chunk's arrays: names, dtypes, shapes and bytes."""
+    h = hashlib.sha256()
+    for k in sorted(payload):
+        a = np.ascontiguousarray(payload[k])
+        h.update(f"{k}:{a.dtype}:{a.shape};".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def _jsonable(settings: dict) -> dict:
     return json.loads(json.dumps(settings, sort_keys=True, default=str))
 
@@ -130,7 +142,8 @@ def _differences(old: dict, new: dict) -> str:
 class StateDir:
     """manifest.json + chunk-NNNNNN.npz files of one metric run (see the module docstring)."""
 
-    def __init__(self, path: Path, key: str, num_chunks: int, done: set[int]):
+    def __init__(self, path: Path, key: str, num_chunks: int, done: dict[int, str]):
+        # done: chunk index -> the sha256 the manifest recorded for its arrays (files present on disk).
         self.path, self.key, self.num_chunks, self.done = path, key, num_chunks, done
 
     @staticmethod
@@ -146,7 +159,7 @@ class StateDir:
         verdict = None
         if dist.is_main():
             try:
-                verdict = ("ok", sorted(cls._prepare(path, metric, settings, key, num_chunks)))
+                verdict = ("ok", sorted(cls._prepare(path, metric, settings, key, num_chunks).items()))
             except GanevalError as e:
                 verdict = ("error", e)
             except OSError as e:
@@ -154,18 +167,20 @@ class StateDir:
         verdict = dist.broadcast_object(verdict)
         if verdict[0] == "error":
             raise verdict[1]
-        return cls(path, key, num_chunks, set(verdict[1]))
+        return cls(path, key, num_chunks, dict(verdict[1]))
 
     @classmethod
-    def _prepare(cls, path: Path, metric: str, settings: dict, key: str, num_chunks: int) -> set[int]:
+    def _prepare(cls, path: Path, metric: str, settings: dict, key: str, num_chunks: int) -> dict[int, str]:
         manifest = path / MANIFEST
+        recorded: dict[int, str] = {}
         if path.exists() and not path.is_dir():
             raise ConfigError(f"state directory {path} is a file")
         if manifest.is_file():
             try:
                 old = json.loads(manifest.read_text())
                 old_key, old_settings = old["settings_hash"], old["settings"]
-            except (OSError, ValueError, KeyError, TypeError):
+                recorded = {int(c): str(h) for c, h in (old.get("chunks") or {}).items()}
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 raise ConfigError(f"{manifest} is not a ganeval state manifest; use another --state directory") \
                     from None
             if old_settings.get("metric") != metric:
@@ -178,32 +193,48 @@ class StateDir:
             if path.is_dir() and any(path.iterdir()):
                 raise ConfigError(f"state directory {path} is not empty and holds no {MANIFEST}; "
                                   f"give an empty or new directory")
-            body = dict(format=STATE_FORMAT, metric=metric, settings_hash=key, settings=settings,
-                        num_chunks=num_chunks, ganeval_version=__version__)
-            with atomic_write(manifest, suffix=".json") as tmp:
-                tmp.write_text(json.dumps(body, indent=1, sort_keys=True))
-        for f in path.glob(".chunk-*.tmp"):
-            f.unlink(missing_ok=True)  # left by a process killed while writing; never read
-        done = set()
+            cls._write_manifest(path, dict(format=STATE_FORMAT, metric=metric, settings_hash=key, settings=settings,
+                                           num_chunks=num_chunks, ganeval_version=__version__, chunks={}))
+        for f in path.glob(".*.tmp"):
+            f.unlink(missing_ok=True)  # left by a process killed while writing a chunk or the manifest; never read
+        done = {}
         for f in path.glob("chunk-*.npz"):
             try:
                 c = int(f.stem.split("-")[1])
             except (IndexError, ValueError):
                 continue
-            if 0 <= c < num_chunks:
-                done.add(c)
+            if 0 <= c < num_chunks and c in recorded:   # a file without a recorded checksum is redone
+                done[c] = recorded[c]
         return done
 
+    @staticmethod
+    def _write_manifest(path: Path, body: dict) -> None:
+        with atomic_write(path / MANIFEST, suffix=".json") as tmp:
+            tmp.write_text(json.dumps(body, indent=1, sort_keys=True))
+
+    def record(self, finished: dict[int, str]) -> None:
+        """Add chunks' checksums to the manifest (main process only; rewritten atomically)."""
+        manifest = self.path / MANIFEST
+        try:
+            body = json.loads(manifest.read_text())
+            body["chunks"] = {**(body.get("chunks") or {}), **{str(c): h for c, h in finished.items()}}
+            self._write_manifest(self.path, body)
+        except OSError as e:
+            raise ConfigError(f"cannot update {manifest}: {e.strerror or e}") from None
+        self.done.update(finished)
+
     def load(self, c: int, num: int) -> dict | None:
-        """Chunk c's arrays, or None when the file is missing, unreadable or from elsewhere (then it is redone)."""
+        """Chunk c's arrays, or None when the file is missing, unreadable, from elsewhere or altered since its
+        checksum was recorded (then it is redone)."""
         try:
             with np.load(self.path / self.chunk_name(c), allow_pickle=False) as data:
                 meta = json.loads(str(data["__meta__"]))
                 if meta.get("settings_hash") != self.key or meta.get("chunk") != c or meta.get("num") != num:
                     return None
-                return {k: data[k] for k in data.files if k != "__meta__"}
+                payload = {k: data[k] for k in data.files if k != "__meta__"}
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return None
+        return payload if payload_hash(payload) == self.done.get(c) else None
 
     def save(self, c: int, num: int, payload: dict) -> None:
         """Write chunk c atomically (temporary file, then rename): a kill never leaves half a chunk."""
@@ -251,6 +282,8 @@ def run_chunks(metric: str, num_samples: int, compute: Callable[[list[Block], Ca
             payload = {k: np.ascontiguousarray(v) for k, v in compute(layout[c], tick).items()}
             if store is not None:
                 store.save(c, num, payload)
+                if dist.is_main():   # at once, so a run killed after this chunk keeps it
+                    store.record({c: payload_hash(payload)})
             for hook in CHUNK_HOOKS:
                 hook(metric, c)
             return payload
@@ -261,6 +294,10 @@ def run_chunks(metric: str, num_samples: int, compute: Callable[[list[Block], Ca
             finished += chunk_size(layout[c])
             if finished > bar.n:
                 bar.update(finished - bar.n)
+            if store is not None and dist.is_main():
+                digest = payload_hash(payload)
+                if store.done.get(c) != digest:   # computed by another process (loaded chunks match their record)
+                    store.record({c: digest})
             yield layout[c], payload
 
 
