@@ -19,9 +19,11 @@ def atomic_write(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it over `path` only if the block succeeds.
 
     Nothing half-written is ever left under the final name: a crash or an exception removes the
-    temporary file instead.
+    temporary file instead. A `path` that is a symlink, a directory, a FIFO or a device is refused (the
+    rename would replace it with a regular file).
     """
     path = Path(path)
+    check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
     os.close(fd)
@@ -38,32 +40,75 @@ def atomic_write(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
             tmp.unlink()
 
 
-def parse_range(spec: str | int | list) -> list[int]:
-    """Parse '0-15', '1,4,6-8' or an int into a list of ints (inclusive ranges)."""
+def check_output_path(path: str | os.PathLike, directory: bool = False) -> Path:
+    """Refuse, in one ConfigError line and before any work, an output that cannot or must not be written:
+    a symlink, FIFO or device (or an existing file where a folder is wanted, and the reverse), a parent that
+    is a file, a folder without write permission. Returns the path."""
+    path = Path(path)
+    if path.is_symlink():
+        raise ConfigError(f"will not write '{path}': it is a symbolic link")
+    if path.exists():
+        if directory and not path.is_dir():
+            raise ConfigError(f"cannot write the folder '{path}': a file of that name exists")
+        if not directory and not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file (a FIFO or device)"
+            raise ConfigError(f"will not write '{path}': it is {what}")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"cannot write '{path}': '{parent}' is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"cannot write '{path}': permission denied")
+    return path
+
+
+def parse_range(spec: str | int | list, lo: int | None = None, hi: int | None = None,
+                max_count: int | None = None, what: str = "range") -> list[int]:
+    """Parse '0-15', '1,4,6-8' or an int into a list of ints (inclusive ranges).
+
+    Every value must lie in [lo, hi] and there may be at most `max_count` of them; both are checked on
+    the parsed spans, before a list is built (so '0-10000000000' fails at once instead of filling memory).
+    """
     if isinstance(spec, int):
-        return [spec]
-    if isinstance(spec, (list, tuple)):
-        return [int(s) for s in spec]
-    out: list[int] = []
-    for part in str(spec).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            if "-" in part[1:]:
-                lo, hi = part.split("-", 1) if not part.startswith("-") else part[1:].split("-", 1)
-                lo = int(lo) if not part.startswith("-") else -int(lo)
-                hi = int(hi)
-                if hi < lo:
-                    raise ValueError
-                out.extend(range(lo, hi + 1))
-            else:
-                out.append(int(part))
-        except ValueError:
-            raise ConfigError(f"cannot parse range '{spec}': expected e.g. '0-15' or '1,4,6-8'") from None
-    if not out:
-        raise ConfigError(f"empty range '{spec}'")
-    return out
+        spans = [(spec, spec)]
+    elif isinstance(spec, (list, tuple)):
+        spans = [(int(s), int(s)) for s in spec]
+    else:
+        spans = []
+        for part in str(spec).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                if "-" in part[1:]:
+                    a, b = part.split("-", 1) if not part.startswith("-") else part[1:].split("-", 1)
+                    a = int(a) if not part.startswith("-") else -int(a)
+                    b = int(b)
+                    if b < a:
+                        raise ValueError
+                    spans.append((a, b))
+                else:
+                    spans.append((int(part), int(part)))
+            except ValueError:
+                raise ConfigError(f"cannot parse {what} '{spec}': expected e.g. '0-15' or '1,4,6-8'") from None
+    if not spans:
+        raise ConfigError(f"empty {what} '{spec}'")
+    for a, b in spans:
+        if (lo is not None and a < lo) or (hi is not None and b > hi):
+            raise ConfigError(f"{what} '{spec}': values must lie in {lo}..{hi}")
+    count = sum(b - a + 1 for a, b in spans)
+    if max_count is not None and count > max_count:
+        raise ConfigError(f"{what} '{spec}' names {count:,} values; at most {max_count:,} at a time")
+    return [v for a, b in spans for v in range(a, b + 1)]
+
+
+MAX_SEED = 2 ** 32 - 1   # seeds of `ganeval generate` as in NVlabs' generate.py (numpy RandomState's range)
+
+
+def parse_seeds(spec: str | int | list, max_count: int = 4096) -> list[int]:
+    """Seeds for image grids: parse_range with 0 <= seed <= 2^32 - 1 and at most `max_count` images."""
+    return parse_range(spec, 0, MAX_SEED, max_count, what="seeds")
 
 
 def parse_float_range(spec: str) -> list[float]:

@@ -65,11 +65,11 @@ def generate_cmd(ckpt, set_values, seeds, psi, noise_mode, nrow, out, device):
     """Write an image grid with the attributes in --set fixed by the control encoders."""
     from ..control.encoders import generate_controlled, load_control, parse_set
     from ..images import save_image_grid
-    from ..utils import parse_range, resolve_device
+    from ..utils import parse_seeds, resolve_device
 
     if not out.lower().endswith(".png"):
         raise ConfigError(f"--out must be a .png file, got '{out}'")
-    seed_list = parse_range(seeds)
+    seed_list = parse_seeds(seeds)
     dev = resolve_device(device)
     G, enc = load_control(ckpt, device=dev)
     values = parse_set(set_values, G)

@@ -17,8 +17,11 @@ import sys
 import click
 import pandas as pd
 
+from .params import FiniteFloat, OutputDir, OutputFile
+
+MAX_BOOTSTRAP = 100_000   # replicates of an interval; more only costs time (a billion would run for days)
 SHOWN = ["metric", "space", "attr", "psi", "value", "ci_low", "ci_high", "num_samples", "protocol_samples",
-         "feature_net", "time_s"]
+         "feature_net", "time_s", "note"]
 
 
 def _common(f):
@@ -31,7 +34,7 @@ def _common(f):
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of every sample stream."),
         click.option("--samples", type=click.IntRange(min=2), default=None,
                      help="Override the protocol's sample count (quick looks; rows keep protocol_samples)."),
-        click.option("--out", type=click.Path(dir_okay=False), default=None,
+        click.option("--out", type=OutputFile("table"), default=None,
                      help="Write the table: .csv, .parquet, .json or .jsonl."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
         _state_option,
@@ -42,7 +45,7 @@ def _common(f):
 
 
 _state_option = click.option(
-    "--state", type=click.Path(file_okay=False), default=None,
+    "--state", type=OutputDir(), default=None,
     help="Keep finished sample blocks in this folder; the same command re-run after a kill resumes from them.")
 
 
@@ -101,12 +104,12 @@ def _progress(quiet):
               help="Face crop (the ppl_* presets); --no-crop with w/end is ppl2_wend.")
 @click.option("--distance", default="lpips-vgg16", show_default=True,
               help="lpips-vgg16 (NVIDIA; needs vgg16-397923af.pth), synth-lpips (bundled), mse.")
-@click.option("--epsilon", type=float, default=1e-4, show_default=True)
+@click.option("--epsilon", type=FiniteFloat(0, lo_open=True), default=1e-4, show_default=True)
 @click.option("--resize-rule", type=click.Choice(["tf", "ada"]), default="tf", show_default=True,
               help="Downsample factor from the cropped size (StyleGAN/StyleGAN2 TF) or from the model size (ADA/SG3).")
-@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
-@click.option("--cutoff", type=int, default=None, help="Truncate only the first N ws.")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=1000, show_default=True,
+@click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
+@click.option("--cutoff", type=click.IntRange(min=0), default=None, help="Truncate only the first N ws.")
+@click.option("--bootstrap", type=click.IntRange(min=0, max=MAX_BOOTSTRAP), default=1000, show_default=True,
               help="Bootstrap replicates for the 95% interval (0: none).")
 @_distributed
 def ppl(ckpt, device, batch_size, seed, samples, out, quiet, state, space, sampling, crop, distance, epsilon,
@@ -134,10 +137,10 @@ def ppl(ckpt, device, batch_size, seed, samples, out, quiet, state, space, sampl
 @click.option("--classifiers", default="synthfaces-classifiers", show_default=True,
               help="Attribute classifiers: bundled name or file.")
 @click.option("--keep", type=click.IntRange(min=1), default=None, help="Most confident samples kept (default half).")
-@click.option("--n-jobs", type=int, default=None,
+@click.option("--n-jobs", type=click.IntRange(min=1), default=None,
               help="Parallel SVM fits per process (worker processes; default min(8, cores per process)).")
-@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True)
+@click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
+@click.option("--bootstrap", type=click.IntRange(min=0, max=MAX_BOOTSTRAP), default=200, show_default=True)
 @_distributed
 def separability(ckpt, device, batch_size, seed, samples, out, quiet, state, attrs, classifiers, keep, n_jobs, psi,
                  bootstrap):
@@ -165,10 +168,10 @@ def separability(ckpt, device, batch_size, seed, samples, out, quiet, state, att
 @click.option("--num-real", type=click.IntRange(min=2), default=None, help="Override the protocol's real count.")
 @click.option("--xflip", is_flag=True, help="Mirror the reals (fid50k/kid50k only; fid50k_full never flips).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write cached reference statistics.")
-@click.option("--save-ref", type=click.Path(dir_okay=False), default=None,
+@click.option("--save-ref", type=OutputFile(), default=None,
               help="Also save the reference statistics to this .npz (reusable with --data).")
-@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=10, show_default=True)
+@click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
+@click.option("--bootstrap", type=click.IntRange(min=0, max=MAX_BOOTSTRAP), default=10, show_default=True)
 @_distributed
 def fid(ckpt, device, batch_size, seed, samples, out, quiet, state, data, metric, feature_net, num_real, xflip,
         no_cache, save_ref, psi, bootstrap):
@@ -203,11 +206,11 @@ def fid(ckpt, device, batch_size, seed, samples, out, quiet, state, data, metric
 @click.command()
 @_common
 @click.option("--psi", "psis", default="0.5:1.0:0.1", show_default=True, help="'lo:hi:step' or 'a,b,c'.")
-@click.option("--cutoff", type=int, default=None, help="Truncate only the first N ws.")
+@click.option("--cutoff", type=click.IntRange(min=0), default=None, help="Truncate only the first N ws.")
 @click.option("--metrics", default="fid50k_full", show_default=True, help="Comma list of presets.")
 @click.option("--data", default=None, help="Reals for FID/KID presets.")
 @click.option("--classifiers", default=None, help="Classifiers for the ls preset (default: bundled).")
-@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="Save metric vs psi (.png, .pdf, .svg).")
+@click.option("--plot", type=OutputFile("plot"), default=None, help="Save metric vs psi (.png, .pdf, .svg).")
 @_distributed
 def truncation(ckpt, device, batch_size, seed, samples, out, quiet, state, psis, cutoff, metrics, data, classifiers,
                plot):
@@ -237,12 +240,12 @@ def truncation(ckpt, device, batch_size, seed, samples, out, quiet, state, psis,
               help="Comma list of presets (see `ganeval presets`).")
 @click.option("--data", default=None, help="Reals for FID/KID presets.")
 @click.option("--classifiers", default=None, help="Classifiers for the ls preset (default: bundled).")
-@click.option("--psi", type=float, default=None, help="Truncation psi for every preset (protocol: 1).")
+@click.option("--psi", type=FiniteFloat(), default=None, help="Truncation psi for every preset (protocol: 1).")
 @click.option("--device", default=None)
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--samples", type=click.IntRange(min=2), default=None, help="Override every preset's sample count.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None)
+@click.option("--out", type=OutputFile("table"), default=None)
 @click.option("--quiet", is_flag=True)
 @_state_option
 @_distributed

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
+from .params import FiniteFloat, OutputFile
 
 
 @click.command()
@@ -55,14 +56,15 @@ def _bundled_card(path) -> str | None:
 @click.command()
 @click.argument("ckpt")
 @click.option("--seeds", default="0-15", show_default=True, help="Seeds, e.g. '0-15' or '1,5,9'.")
-@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi.")
-@click.option("--cutoff", type=int, default=None, help="Truncate only the first N ws.")
+@click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi.")
+@click.option("--cutoff", type=click.IntRange(min=0), default=None, help="Truncate only the first N ws.")
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
 @click.option("--mix", "mix_seeds", default=None, metavar="SEEDS",
               help="Style-mixing grid: rows from --seeds, columns from these seeds.")
-@click.option("--crossover", type=int, default=None, help="Mixing crossover layer (default num_ws/2).")
-@click.option("--nrow", type=int, default=None, help="Images per row.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output PNG.")
+@click.option("--crossover", type=click.IntRange(min=0), default=None,
+              help="Mixing crossover layer (default num_ws/2).")
+@click.option("--nrow", type=click.IntRange(min=1), default=None, help="Images per row.")
+@click.option("--out", required=True, type=OutputFile("png"), help="Output PNG.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available).")
 def generate(ckpt, seeds, psi, cutoff, noise_mode, mix_seeds, crossover, nrow, out, device):
     """Write an image grid (or a style-mixing grid with --mix) from a checkpoint.
@@ -74,19 +76,18 @@ def generate(ckpt, seeds, psi, cutoff, noise_mode, mix_seeds, crossover, nrow, o
     from ..checkpoints import load_generator
     from ..images import save_image_grid
     from ..models.generate import generate_images, style_mixing_grid
-    from ..utils import parse_range, resolve_device
+    from ..utils import parse_seeds, resolve_device
 
-    if not out.lower().endswith(".png"):
-        raise ConfigError(f"--out must be a .png file, got '{out}'")
+    row_seeds = parse_seeds(seeds)
     dev = resolve_device(device)
     G = load_generator(ckpt, device=dev)
     if mix_seeds:
         if crossover is not None and not 0 <= crossover <= G.num_ws:
             raise ConfigError(f"--crossover must be in 0..{G.num_ws}")
-        images, nrow = style_mixing_grid(G, parse_range(seeds), parse_range(mix_seeds), crossover, psi=psi,
+        images, nrow = style_mixing_grid(G, row_seeds, parse_seeds(mix_seeds), crossover, psi=psi,
                                          noise_mode=noise_mode, device=dev)
     else:
-        images = generate_images(G, parse_range(seeds), psi=psi, truncation_cutoff=cutoff, noise_mode=noise_mode,
+        images = generate_images(G, row_seeds, psi=psi, truncation_cutoff=cutoff, noise_mode=noise_mode,
                                  device=dev)
     save_image_grid(images, out, nrow=nrow)
     click.echo(f"wrote {out} ({images.shape[0]} images of {images.shape[-1]}x{images.shape[-2]})")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import pandas as pd
 
 from ..checkpoints import load_generator
+from ..errors import MetricError
 from .common import metric_device
 from .options import RunOptions
 from .presets import get_preset, parse_presets, route_options, run_preset, with_state
+from .tables import make_table
 
 
 def evaluate(G_or_path, presets=("fid50k_full",), *, reference=None, classifiers=None,
@@ -24,7 +27,9 @@ def evaluate(G_or_path, presets=("fid50k_full",), *, reference=None, classifiers
     resize_rule, xflip, cache) go to the presets that take them, and one that no preset takes is a
     ConfigError naming it.
 
-    Under torchrun every process runs this call; the samples are shared out and every process gets
+    A preset this generator cannot have (MetricError: PPL or LS in W without a mapping network) gives one row
+    with value NaN and a `note` saying why; the other presets' rows are kept. Under torchrun every process runs
+    this call; the samples are shared out and every process gets
     the same table. `state_dir`: finished sample blocks are kept in state_dir/<preset>/ and a repeated
     call (e.g. after the job was killed) resumes from them; other settings in the same folder are refused.
     """
@@ -37,9 +42,17 @@ def evaluate(G_or_path, presets=("fid50k_full",), *, reference=None, classifiers
         G = load_generator(G_or_path, device=metric_device(o.device))  # under torchrun: this process's GPU
     else:
         G = G_or_path
-    frames = [run_preset(name, G, num_samples=num_samples, reference=reference, classifiers=classifiers,
-                         opts=with_state(o, name), **per_preset[name])
-              for name in names]
+    frames = []
+    for name in names:
+        try:
+            frames.append(run_preset(name, G, num_samples=num_samples, reference=reference, classifiers=classifiers,
+                                     opts=with_state(o, name), **per_preset[name]))
+        except MetricError as e:
+            # A number this generator cannot have (PPL in W without a mapping network): a marked row, as in
+            # `ganeval compare`, and the other presets' rows are kept.
+            frames.append(make_table(G, [dict(metric=name, value=math.nan, ci_low=math.nan, ci_high=math.nan,
+                                              seed=o.seed, protocol_samples=get_preset(name).protocol_samples,
+                                              note=f"n/a: {e}")]))
     df = pd.concat(frames, ignore_index=True)
     if checkpoint is not None:
         df["checkpoint"] = checkpoint

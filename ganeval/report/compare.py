@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from .._version import __version__
 from ..checkpoints import load_checkpoint
-from ..errors import ConfigError, GanevalError
+from ..errors import CheckpointError, ConfigError, GanevalError
 from ..metrics.presets import get_preset, parse_presets, preset_reference_stats, route_options, run_preset
 from ..metrics.truncation import parse_psis
 from ..utils import atomic_write, cache_dir, resolve_device, sha256_file
@@ -238,6 +238,9 @@ def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: 
     device = resolve_device(device)
     labels = list(labels or [])
     entries = [_load_entry(ckpt, labels[i] if i < len(labels) else None, device) for i, ckpt in enumerate(checkpoints)]
+    if entries and all(e.G is None for e in entries):   # nothing to report: say why, write nothing
+        more = f" (and {len(entries) - 1} more)" if len(entries) > 1 else ""
+        raise CheckpointError(f"no checkpoint loads: {entries[0].error}{more}")
 
     def count(p):
         return num_samples.get(p) if isinstance(num_samples, dict) else num_samples
