@@ -6,6 +6,8 @@ accepts them, `TrainingOptions.plugin_options` holds them, checkpoints store the
 
 from __future__ import annotations
 
+import math
+
 from ..data.attributes import NVIDIA_ATTRS, resolve_attrs
 from ..errors import ConfigError
 from .calibrate import resolve_taus
@@ -78,6 +80,9 @@ def control_arch(given: dict, base: dict) -> dict:
 
 
 def validate_control(o) -> None:
+    for name in ("control_weight", "control_augment", "control_blur"):
+        if not math.isfinite(getattr(o, name)):
+            raise ConfigError(f"--{name.replace('_', '-')} must be a finite number, got {getattr(o, name)}")
     if o.control_distance not in DISTANCES:
         raise ConfigError(f"--control-distance must be one of {', '.join(DISTANCES)}, got '{o.control_distance}'")
     if o.control_embedding not in ("features", "prob"):

@@ -29,7 +29,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..errors import DataError
-from ..utils import atomic_write
+from ..utils import atomic_write, staged_dir
 from .attributes import CELEBA_ATTRS, CELEBA_TO_NVIDIA, celeba_to_nvidia
 
 ATTR_FILES = ("list_attr_celeba.txt", "CelebAMask-HQ-attribute-anno.txt")
@@ -251,8 +251,8 @@ def write_celeba(out: str | os.PathLike, items: Iterable, count: int | None = No
     `items` yields `(img uint8 [C, H, W], labels int 0/1 [40] in NVIDIA order)`, one per image (an
     `ImageDataset` does), or whole batches `([N, C, H, W], [N, 40])`. `partition` gives 0/1/2
     (train/val/test) per image, as a sequence or a function of the index; default: all train.
-    Every file is written atomically and the attribute list last, so an interrupted export is never
-    mistaken for a complete dataset. A directory `out` must be empty or absent.
+    The dataset is written into a temporary folder (or zip) and moved to `out` when complete, so an
+    interrupted export never leaves a partial dataset. A directory `out` must be empty or absent.
     """
     out = Path(out)
     if image_format not in ("png", "jpg"):
@@ -294,18 +294,16 @@ def write_celeba(out: str | os.PathLike, items: Iterable, count: int | None = No
             zf.writestr(PARTITION_FILE, _partition_text(names, partition))
             zf.writestr(ATTR_FILES[0], _attr_text(rows))
     else:
-        image_dir = out / IMAGE_DIRS[0]
-        image_dir.mkdir(parents=True, exist_ok=True)
-        for name, data in records():
-            with atomic_write(image_dir / name) as tmp:
-                tmp.write_bytes(data)
-            bar.update(1)
-        if not names:
-            raise DataError("write_celeba: no images to write")
-        with atomic_write(out / PARTITION_FILE) as tmp:
-            tmp.write_text(_partition_text(names, partition))
-        with atomic_write(out / ATTR_FILES[0]) as tmp:
-            tmp.write_text(_attr_text(rows))
+        with staged_dir(out) as stage:   # a full disk or a kill leaves no half dataset under `out`
+            image_dir = stage / IMAGE_DIRS[0]
+            image_dir.mkdir(parents=True)
+            for name, data in records():
+                (image_dir / name).write_bytes(data)
+                bar.update(1)
+            if not names:
+                raise DataError("write_celeba: no images to write")
+            (stage / PARTITION_FILE).write_text(_partition_text(names, partition))
+            (stage / ATTR_FILES[0]).write_text(_attr_text(rows))
     bar.close()
     return out
 

@@ -29,7 +29,7 @@ from ..checkpoints import load_checkpoint
 from ..errors import CheckpointError, ConfigError, GanevalError
 from ..metrics.presets import get_preset, parse_presets, preset_reference_stats, route_options, run_preset
 from ..metrics.truncation import parse_psis
-from ..utils import atomic_write, cache_dir, resolve_device, sha256_file
+from ..utils import atomic_write, cache_dir, resolve_device, sha256_file, staged_dir
 from .html import write_report
 from .sections import sections
 from .tables import wide_table
@@ -315,8 +315,15 @@ def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: 
                           distances=distances,
                           truncation=pd.concat(trunc_frames, ignore_index=True) if trunc_frames else None)
     if out is not None:
-        result.sections = _sections(entries, Path(out), options.get("classifiers"), section_samples, device)
-        models = [(e.label, e.G) for e in entries if e.G is not None]
-        write_report(result, Path(out), models=models if grids else [], presets=presets, command=command,
-                     device=device)
+        # The report folder fills only once every file is written (a full disk leaves no half report).
+        with staged_dir(out) as stage:
+            result.sections = _sections(entries, stage, options.get("classifiers"), section_samples, device)
+            models = [(e.label, e.G) for e in entries if e.G is not None]
+            write_report(result, stage, models=models if grids else [], presets=presets, command=command,
+                         device=device)
+        moved = lambda p: Path(out) / Path(p).relative_to(stage)  # noqa: E731
+        result.out, result.files = Path(out), {k: moved(p) for k, p in result.files.items()}
+        for found in result.sections.values():
+            for sec in found.values():
+                sec["images"] = {k: moved(p) for k, p in sec["images"].items()}
     return result

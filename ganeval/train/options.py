@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -52,6 +53,10 @@ ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
 # Model-size options of the CLI and the build_generator / build_discriminator keyword they set.
 MODEL_OPTIONS = {"z_dim": "G", "w_dim": "G", "mapping_depth": "G", "channel_base": "GD", "channel_max": "GD",
                  "mbstd_group": "D"}
+
+# Float options: finite numbers only.
+FLOAT_OPTIONS = ("kimg", "lr", "eps", "ema_kimg", "ema_rampup", "tick_kimg", "snap", "lod_kimg", "fade_kimg",
+                 "r1_gamma", "pl_weight", "pl_decay", "style_mixing", "wgan_lambda", "wgan_epsilon")
 
 # Fields that describe one invocation rather than the training run (not inherited on resume).
 RUN_FIELDS = ("resume", "dry_run", "name", "quiet", "workers", "device")
@@ -334,6 +339,16 @@ def _validate(o: TrainingOptions) -> None:
             raise DataError(f"no such dataset: '{o.data}'")
     if o.loss not in LOSSES:
         raise ConfigError(f"--loss must be one of {', '.join(LOSSES)}, got '{o.loss}'")
+    for name in FLOAT_OPTIONS:   # nan passes every comparison below: refuse it (and inf) first
+        if getattr(o, name) is not None and not math.isfinite(getattr(o, name)):
+            raise ConfigError(f"--{name.replace('_', '-')} must be a finite number, got {getattr(o, name)}")
+    for key, lo, hi in (("z_dim", 1, None), ("w_dim", 1, None), ("mapping_depth", 0, 8), ("channel_base", 1, None),
+                        ("channel_max", 1, None)):
+        v = o.G_kwargs.get(key)
+        if v is not None and (v < lo or (hi is not None and v > hi)):
+            raise ConfigError(f"--{key.replace('_', '-')} must be {f'in {lo}..{hi}' if hi else f'>= {lo}'}, got {v}")
+    if o.workers < 0:
+        raise ConfigError(f"--workers must be >= 0, got {o.workers}")
     if not 0 <= o.style_mixing <= 1:
         raise ConfigError(f"--style-mixing is a probability in [0, 1], got {o.style_mixing}")
     if o.style_mixing > 0 and o.arch == "pggan":
@@ -351,6 +366,11 @@ def _validate(o: TrainingOptions) -> None:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(o, name)}")
     if o.batch_gpu is not None and o.batch_gpu < 1:
         raise ConfigError(f"--batch-gpu must be >= 1, got {o.batch_gpu}")
+    if o.batch_gpu is not None:   # one process here; the loop checks again with the number of processes
+        for batch in (o.batch, *o.batch_dict.values()):
+            if batch % min(o.batch_gpu, batch):
+                raise ConfigError(f"a minibatch of {batch} does not split into microbatches of --batch-gpu "
+                                  f"{o.batch_gpu}")
     if any(v < 1 for v in o.batch_dict.values()):
         raise ConfigError("minibatch sizes must be >= 1")
     if o.progressive and o.lod_kimg + o.fade_kimg <= 0:
