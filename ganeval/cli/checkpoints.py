@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from .params import OutputFile
+
 
 @click.command()
 @click.argument("src", metavar="IN")
-@click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False))
+@click.argument("dst", metavar="OUT", type=OutputFile())
 @click.option("--to", "to", type=click.Choice(["native", "rosinality"]), default="native", show_default=True,
               help="Output format.")
 def convert(src, dst, to):

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
+from .params import FiniteFloat, OutputFile
 
 
 @click.group("control")
@@ -23,14 +24,17 @@ def control_group():
 
 @control_group.command("train")
 @click.argument("ckpt")
-@click.option("--out", default=None, type=click.Path(dir_okay=False),
+@click.option("--out", default=None, type=OutputFile(),
               help="Checkpoint to write (a copy of CKPT plus the encoders) [CKPT-control.pt].")
 @click.option("--classifiers", default=None, metavar="NAME|PATH",
               help="Attribute classifiers giving y^k [the (first) --control-net of training, else "
                    "synthfaces-classifiers].")
-@click.option("--samples", type=int, default=2000, show_default=True, help="Generated samples (w^k, y^k).")
-@click.option("--steps", type=int, default=500, show_default=True, help="Adam steps of the encoder fit.")
-@click.option("--hidden", type=int, default=64, show_default=True, help="Hidden width of each encoder MLP.")
+@click.option("--samples", type=click.IntRange(min=2), default=2000, show_default=True,
+              help="Generated samples (w^k, y^k).")
+@click.option("--steps", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Adam steps of the encoder fit.")
+@click.option("--hidden", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Hidden width of each encoder MLP.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda [cuda if available].")
 @click.option("--quiet", "-q", is_flag=True)
@@ -56,10 +60,10 @@ def train_cmd(ckpt, out, classifiers, samples, steps, hidden, seed, device, quie
 @click.option("--set", "set_values", default=None, metavar="ATTR=V,...",
               help="Attribute values in [0, 1], e.g. Smiling=1,Eyeglasses=0; unset subspaces are sampled.")
 @click.option("--seeds", default="0-7", show_default=True, help="Seeds, e.g. '0-7' or '1,5,9'.")
-@click.option("--psi", type=float, default=1.0, show_default=True, help="Truncation psi.")
+@click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi.")
 @click.option("--noise-mode", type=click.Choice(["const", "random", "none"]), default="const", show_default=True)
-@click.option("--nrow", type=int, default=None, help="Images per row.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output PNG.")
+@click.option("--nrow", type=click.IntRange(min=1), default=None, help="Images per row.")
+@click.option("--out", required=True, type=OutputFile("png"), help="Output PNG.")
 @click.option("--device", default=None, help="cpu, cuda [cuda if available].")
 def generate_cmd(ckpt, set_values, seeds, psi, noise_mode, nrow, out, device):
     """Write an image grid with the attributes in --set fixed by the control encoders."""
@@ -83,14 +87,16 @@ def generate_cmd(ckpt, set_values, seeds, psi, noise_mode, nrow, out, device):
 @click.option("--classifiers", default=None, metavar="NAME|PATH[,..]",
               help="Classifier sets that judge the images, each giving its own rows [the training net, plus the "
                    "independent synthfaces-judge when the training net is synthfaces-classifiers].")
-@click.option("--samples", type=int, default=1000, show_default=True, help="Samples per attribute and value.")
-@click.option("--ls-samples", type=int, default=2000, show_default=True,
+@click.option("--samples", type=click.IntRange(min=2), default=1000, show_default=True,
+              help="Samples per attribute and value.")
+@click.option("--ls-samples", type=click.IntRange(min=0), default=2000, show_default=True,
               help="Samples for separability per subspace (0 = skip).")
-@click.option("--ppl-samples", type=int, default=0, show_default=True, help="Pairs for PPL per subspace (0 = skip).")
+@click.option("--ppl-samples", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Pairs for PPL per subspace (0 = skip).")
 @click.option("--ppl-distance", default="synth-lpips", show_default=True, help="PPL distance (registered name).")
 @click.option("--baseline", default=None, metavar="CKPT",
               help="Also steer this uncontrolled generator along SVM normals in W (same attributes, same rows).")
-@click.option("--steer-quantile", type=float, default=0.9, show_default=True,
+@click.option("--steer-quantile", type=FiniteFloat(0, 1), default=0.9, show_default=True,
               help="Baseline edit strength: 'set to 1' moves w to this quantile of the positives' SVM distance "
                    "('set to 0': 1 - it of the negatives').")
 @click.option("--steer-match", default=None, metavar="JUDGE",
@@ -98,7 +104,7 @@ def generate_cmd(ckpt, set_values, seeds, psi, noise_mode, nrow, out, device):
                    "judges) sees equals GAN-Control's: leakage compared at equal effect.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda [cuda if available].")
-@click.option("--out", default=None, type=click.Path(dir_okay=False),
+@click.option("--out", default=None, type=OutputFile("table"),
               help="Write the rows (.csv .parquet .json .jsonl).")
 def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distance, baseline, steer_quantile,
                  steer_match, seed, device, out):
@@ -160,17 +166,18 @@ def evaluate_cmd(ckpt, classifiers, samples, ls_samples, ppl_samples, ppl_distan
 @click.option("--control-distance", type=click.Choice(["l1", "l2", "cosine"]), default="cosine", show_default=True)
 @click.option("--data", default="synthfaces:1000?res=64&seed=3", show_default=True,
               help="Labelled real images (dataset path or spec).")
-@click.option("--samples", type=int, default=600, show_default=True, help="Images (all their pairs are measured).")
+@click.option("--samples", type=click.IntRange(min=2), default=600, show_default=True,
+              help="Images (all their pairs are measured).")
 @click.option("--generator", "ckpt", default=None, metavar="CKPT",
               help="Measure this generator's images (seeds 0..N-1) instead, labelled by the control net's "
                    "decisions: what the loss sees of a trained model, beside the real faces' table.")
 @click.option("--tau", default=None, metavar="TAU+,TAU-[,..]", help="Floors at these thresholds [the suggested].")
-@click.option("--q-pos", type=float, default=0.5, show_default=True,
+@click.option("--q-pos", type=FiniteFloat(0, 1), default=0.5, show_default=True,
               help="τ⁺ suggested = this quantile of the same-label distances.")
-@click.option("--q-neg", type=float, default=0.5, show_default=True,
+@click.option("--q-neg", type=FiniteFloat(0, 1), default=0.5, show_default=True,
               help="τ⁻ suggested = this quantile of the different-label distances.")
 @click.option("--device", default=None, help="cpu, cuda [cuda if available].")
-@click.option("--out", default=None, type=click.Path(dir_okay=False), help="Write the table (.csv .parquet .json).")
+@click.option("--out", default=None, type=OutputFile("table"), help="Write the table (.csv .parquet .json).")
 def taus_cmd(attrs, control_net, control_embedding, control_distance, data, samples, ckpt, tau, q_pos, q_neg, device,
              out):
     """Per-attribute thresholds τ⁺_k / τ⁻_k from the M_k distances of labelled real images, and loss floors

@@ -5,6 +5,10 @@ from __future__ import annotations
 import click
 
 from ..errors import ConfigError
+from .params import FiniteFloat, OutputFile
+
+# The largest set one command draws: 10 million faces (CelebA has 0.2 million; the benchmark uses 70,000).
+MAX_FACES = 10_000_000
 
 
 @click.group("data")
@@ -13,7 +17,8 @@ def data_group():
 
 
 @data_group.command("synthfaces")
-@click.option("--n", "count", type=click.IntRange(min=1), default=70_000, show_default=True, help="Number of faces.")
+@click.option("--n", "count", type=click.IntRange(min=1, max=MAX_FACES), default=70_000, show_default=True,
+              help="Number of faces.")
 @click.option("--resolution", type=click.Choice(["32", "64", "128", "256"]), default="64", show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--out", type=click.Path(), default=None,
@@ -57,13 +62,14 @@ def classifiers_group():
 
 @classifiers_group.command("train")
 @click.option("--data", required=True, help="CelebA-format dir/zip or a synthfaces spec, e.g. 'synthfaces:30000'.")
-@click.option("--resolution", type=int, default=64, show_default=True, help="Classifier input resolution.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output .pt file.")
+@click.option("--resolution", type=click.IntRange(min=8), default=64, show_default=True,
+              help="Classifier input resolution.")
+@click.option("--out", required=True, type=OutputFile(), help="Output .pt file.")
 @click.option("--steps", type=click.IntRange(min=1), default=3000, show_default=True)
-@click.option("--epochs", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--epochs", type=FiniteFloat(0, lo_open=True), default=None,
               help="Train for this many epochs instead of --steps.")
 @click.option("--batch", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True)
+@click.option("--lr", type=FiniteFloat(0, lo_open=True), default=2e-3, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--split", default="train", show_default=True, help="train | val | test | all.")
 @click.option("--channels", default=None, metavar="C1,C2,..",
@@ -79,7 +85,6 @@ def train_cmd(data, resolution, out, steps, epochs, batch, lr, seed, split, chan
       ganeval classifiers train --data synthfaces:30000 --resolution 64 --out clf.pt --steps 6000
       ganeval classifiers train --data ~/data/celeba --resolution 64 --out celeba64.pt --epochs 5
     """
-    from ..errors import ConfigError
     from ..features.attributes import save_classifiers, train_classifiers
 
     if channels is not None:
@@ -104,7 +109,7 @@ def train_cmd(data, resolution, out, steps, epochs, batch, lr, seed, split, chan
 @click.option("--split", default="test", show_default=True, help="train | val | test | all.")
 @click.option("--batch", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available).")
-@click.option("--csv", "csv_out", type=click.Path(dir_okay=False), default=None, help="Also write the table as CSV.")
+@click.option("--csv", "csv_out", type=OutputFile(), default=None, help="Also write the table as CSV.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def eval_cmd(name, data, split, batch, device, csv_out, quiet):
     """Per-attribute accuracy and balanced accuracy of classifiers on a labelled dataset.

@@ -7,6 +7,8 @@ import time
 
 import click
 
+from .params import FiniteFloat, OutputDir
+
 # The StyleGAN paper's Table 4 at toy scale: four mapping depths and the traditional generator.
 DEMO_MODELS = [("synthfaces-stylegan-map0", "StyleGAN map0"), ("synthfaces-stylegan-map1", "StyleGAN map1"),
                ("synthfaces-stylegan-map2", "StyleGAN map2"), ("synthfaces-stylegan-map8", "StyleGAN map8"),
@@ -28,8 +30,8 @@ def demo_options(scale: float = 1.0) -> dict:
 
 
 @click.command()
-@click.option("--out", default="reports/demo", show_default=True, type=click.Path(file_okay=False))
-@click.option("--scale", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+@click.option("--out", default="reports/demo", show_default=True, type=OutputDir())
+@click.option("--scale", type=FiniteFloat(0.01, 100), default=1.0, show_default=True,
               help="Multiply the sample counts (5: the committed example report, about 6 minutes on 2 cores).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes [CPU cores, at most 5].")
 @click.option("--quiet", is_flag=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .params import OutputDir
+
 
 @click.command()
 @click.argument("ckpt")
@@ -14,7 +16,7 @@ import click
               help="Registered distance: lpips-vgg16, synth-lpips, mse, ...")
 @click.option("--no-noise-opt", is_flag=True, help="Keep the noise maps fixed (optimise w only).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--out", required=True, type=OutputDir(), help="Output folder.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available).")
 @click.option("--quiet", is_flag=True)
 def project(ckpt, target, steps, space, distance, no_noise_opt, seed, out, device, quiet):

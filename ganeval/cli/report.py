@@ -7,12 +7,14 @@ import sys
 
 import click
 
+from .params import OutputDir
+
 
 @click.command()
 @click.argument("checkpoints", nargs=-1, required=True)
 @click.option("--metrics", default="ppl_zfull,ppl_wfull,ppl_zend,ppl_wend,ls,fid50k_full", show_default=True,
               help="Comma-separated metric presets (see `ganeval presets`).")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder (index.html etc.).")
+@click.option("--out", required=True, type=OutputDir(), help="Report folder (index.html etc.).")
 @click.option("--label", "labels", multiple=True, help="Label per checkpoint, in order (default: from the file).")
 @click.option("--samples", default=None, metavar="N|PRESET=N,...",
               help="Sample counts: one for every preset, or per preset ('ppl=200,ls=2000,fd_synth=1000').")
