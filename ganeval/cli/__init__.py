@@ -26,6 +26,11 @@ class _Group(click.Group):
         except click.exceptions.NoArgsIsHelpError as e:   # bare `ganeval` or `ganeval control`: the help
             click.echo(e.format_message())
             sys.exit(0)
+        except click.BadParameter as e:   # "--psi: nan is not a finite number", the option first
+            name = e.param.opts[0] if e.param is not None and e.param.opts else (e.param_hint or "value")
+            where = e.ctx.command_path if e.ctx is not None else "ganeval"
+            click.echo(f"ganeval: error: {name}: {e.message} (see '{where} --help')", err=True)
+            sys.exit(2)
         except click.UsageError as e:
             where = e.ctx.command_path if e.ctx is not None else "ganeval"
             click.echo(f"ganeval: error: {e.format_message().rstrip('.')} (see '{where} --help')", err=True)
