@@ -2,7 +2,10 @@
 
 import hashlib
 import http.server
+import json
+import os
 import threading
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -122,3 +125,44 @@ def test_cli_weights(server, entry, tmp_path, monkeypatch):
     assert r.exit_code == 0 and "celebahq-classifier-39-wearing-necktie" in r.output
     r = runner.invoke(main, ["weights", "verify", "vgg16"])
     assert r.exit_code == 2 and "missing" in r.output
+
+
+def test_a_registered_file_whose_sha256_differs_is_refused_unless_allowed(tmp_path, monkeypatch):
+    """vgg16-397923af.pth must hash to 397923af...: another file under that name is refused when it is used,
+    the verdict cached by size and mtime, and GANEVAL_ALLOW_UNVERIFIED_WEIGHTS=1 lets it through."""
+    monkeypatch.setenv("GANEVAL_WEIGHTS", str(tmp_path / "w"))
+    monkeypatch.delenv(W.ALLOW_UNVERIFIED)
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "vgg16-397923af.pth").write_bytes(b"not the torchvision file")
+    with pytest.raises(W.WeightsHashError) as e:
+        W.locate("vgg16")
+    assert "\n" not in str(e.value) and "ganeval weights fetch vgg16" in str(e.value)
+    cached = json.loads((Path(os.environ["GANEVAL_CACHE"]) / "weights-sha256.json").read_text())
+    mine = [h for k, h in cached.items() if k.startswith(str((tmp_path / "w" / "vgg16-397923af.pth").resolve()))]
+    assert mine == [hashlib.sha256(b"not the torchvision file").hexdigest()]
+    monkeypatch.setenv(W.ALLOW_UNVERIFIED, "1")
+    assert W.locate("vgg16") == tmp_path / "w" / "vgg16-397923af.pth"
+    # A file without a registry hash (torch-fidelity's Inception) is used as it is: nothing to compare with.
+    monkeypatch.delenv(W.ALLOW_UNVERIFIED)
+    (tmp_path / "w" / "weights-inception-2015-12-05-6726825d.pth").write_bytes(b"x")
+    assert W.locate("inception-v3-compat").name == "weights-inception-2015-12-05-6726825d.pth"
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04truncated", bytes(range(256)) * 4, "code", "other-net"])
+def test_unreadable_inception_weights_are_one_line(content, tmp_path, monkeypatch):
+    """Empty, truncated, random, code-carrying or another network's file: one line naming the file, nothing run."""
+    import torch
+
+    from ganeval.features.inception import load_inception
+
+    monkeypatch.setenv("GANEVAL_WEIGHTS", str(tmp_path))
+    path = tmp_path / "weights-inception-2015-12-05-6726825d.pth"
+    if content == "code":
+        torch.save({"fc.weight": torch.zeros(1), "hook": Path}, path)   # a class in the pickle: weights_only refuses
+    elif content == "other-net":
+        torch.save({"conv.weight": torch.zeros(3, 3)}, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(W.WeightsFileError) as e:
+        load_inception("cpu")
+    assert "\n" not in str(e.value) and str(path) in str(e.value)

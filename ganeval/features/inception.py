@@ -75,9 +75,13 @@ def load_inception(device: torch.device | str = "cpu", path: str | os.PathLike |
     file = weights_registry.locate(path if path is not None else NAME)
     key = (str(file), os.stat(file).st_mtime_ns, str(device))
     if key not in _CACHE:
-        state = torch.load(file, map_location="cpu", weights_only=True)
+        state = weights_registry.read_state_dict(file, NAME)
         net = _build_module()
-        net.load_state_dict(state)
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as e:   # another network's state dict, or a damaged one
+            raise weights_registry.WeightsFileError(f"{file}: not the weights of {NAME} "
+                                                    f"({str(e).splitlines()[0][:160]})") from None
         _CACHE.clear()
         _CACHE[key] = InceptionFeatures(net).to(device)
     return _CACHE[key]

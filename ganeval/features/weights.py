@@ -19,21 +19,27 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from ..data.attributes import NVIDIA_ATTRS
 from ..errors import GanevalError, WeightsNotFoundError
-from ..utils import atomic_write, sha256_file
+from ..utils import atomic_write, cache_dir, sha256_file
 
 
 class WeightsHashError(GanevalError):
     """A weight file's sha256 does not match the registry."""
+
+
+class WeightsFileError(GanevalError):
+    """A weight file is empty, truncated, corrupt, not a state dict of the expected network, or carries code."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,12 @@ def missing_message(entry: WeightFile) -> str:
 
 
 def locate(name_or_path: str | os.PathLike) -> Path:
-    """Path of a weight file given its registry name (or an explicit existing path); one-line error if absent."""
+    """Path of a weight file given its registry name (or an explicit existing path); one-line error if absent.
+
+    A registered file is checked against the registry's sha256 (or its torch.hub prefix) the first time it
+    is used, the verdict cached by path, size and modification time: a different or damaged file under the
+    right name is refused unless ALLOW_UNVERIFIED is set to 1.
+    """
     p = Path(name_or_path)
     if p.is_absolute() or os.sep in str(name_or_path):
         if not p.is_file():
@@ -165,7 +176,52 @@ def locate(name_or_path: str | os.PathLike) -> Path:
     found = find(entry.name)
     if found is None:
         raise WeightsNotFoundError(missing_message(entry))
+    if _sha256_matches(entry, found) is False and os.environ.get(ALLOW_UNVERIFIED) != "1":
+        raise WeightsHashError(f"{found}: its sha256 is not the registry's for '{entry.name}' (another or a damaged "
+                               f"file); get a good copy with `ganeval weights fetch {entry.name}`, or set "
+                               f"{ALLOW_UNVERIFIED}=1 to use it anyway")
     return found
+
+
+def read_state_dict(path: str | os.PathLike, name: str, expect: tuple[str, ...] = ()) -> dict:
+    """torch.load(weights_only=True) of a weight file (no code in it ever runs) -> its state dict; any failure
+    (empty, truncated, random bytes, pickled code, another network: `expect` keys missing) is one line that
+    names the file and how to get a good copy."""
+    fix = f"get a good copy with `ganeval weights fetch {name}`" if name in REGISTRY else "use another file"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch.load fails in many ways on a bad file; the user gets one line
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        raise WeightsFileError(f"{path}: not a readable weight file ({type(e).__name__}: {first}); {fix}") from None
+    if not isinstance(state, dict):
+        raise WeightsFileError(f"{path}: not the weights of {name} (not a state dict); {fix}")
+    missing = [k for k in expect if k not in state]
+    if missing:
+        raise WeightsFileError(f"{path}: not the weights of {name} (no '{missing[0]}'); {fix}")
+    return state
+
+
+# Set to 1 to use registered files whose sha256 does not match (stand-in weights of tests and benchmarks).
+ALLOW_UNVERIFIED = "GANEVAL_ALLOW_UNVERIFIED_WEIGHTS"
+
+
+def _sha256_matches(entry: WeightFile, path: Path) -> bool | None:
+    """entry.check of the file's sha256, hashed once per (path, size, mtime) and kept in the user cache."""
+    st = path.stat()
+    key = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    store = cache_dir() / "weights-sha256.json"
+    try:
+        known = json.loads(store.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if key not in known:
+        known[key] = sha256_file(path)
+        try:
+            with atomic_write(store, suffix=".json") as tmp:
+                tmp.write_text(json.dumps(known, indent=0))
+        except (OSError, GanevalError):
+            pass   # an unwritable cache only costs hashing again next time
+    return entry.check(known[key])
 
 
 def verify(name: str, path: str | os.PathLike | None = None) -> dict:
