@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..checkpoints import resolve_path, torch_load_safely
-from ..errors import CheckpointError, ConfigError, DataError
+from ..checkpoints import container, resolve_path, torch_load_safely
+from ..errors import ConfigError, DataError
 from ..metrics.presets import parse_presets
 from ..models import get_arch
 from ..models.registry import check_resolution, unknown_options
@@ -185,12 +185,13 @@ def parse_resolution_dict(text: str | None, what: str) -> dict | None:
 
 
 def _native_checkpoint(checkpoint: str | os.PathLike) -> dict:
-    """The saved dict of a native checkpoint; {} for checkpoints from elsewhere (e.g. an NVlabs pickle: its
-    loader reports problems later)."""
-    try:
-        obj = torch_load_safely(resolve_path(checkpoint))
-    except CheckpointError:
+    """The saved dict of a native checkpoint; {} for a pickle from elsewhere (an NVlabs network pickle: its loader
+    reports what it can and cannot do later). A torch file that is refused (it would run code) or corrupt is an
+    error here, before any other option is looked at."""
+    path = resolve_path(checkpoint)
+    if container(path) != "torch":
         return {}
+    obj = torch_load_safely(path)
     return obj if isinstance(obj, dict) else {}
 
 
