@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +61,16 @@ def staged_dir(out: str | os.PathLike) -> Iterator[Path]:
                 os.replace(f, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, older_than_s: float = 3600) -> None:
+    """Remove atomic_write's temporary files (.NAME.XXXX.tmp) that a killed process left in `folder`; younger
+    ones may belong to a process writing right now and stay."""
+    now = time.time()
+    for f in Path(folder).glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if f.is_file() and now - f.stat().st_mtime > older_than_s:
+                f.unlink()
 
 
 def check_output_path(path: str | os.PathLike, directory: bool = False) -> Path:

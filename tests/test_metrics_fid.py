@@ -1,12 +1,14 @@
 """FID / KID (ganeval.metrics.fid): the distances, streaming statistics, reference caching, the metric."""
 
 
+import os
+
 import numpy as np
 import pytest
 import scipy.linalg
 import torch
 
-from ganeval.errors import ConfigError, MetricError, WeightsNotFoundError
+from ganeval.errors import ConfigError, DataError, MetricError, WeightsNotFoundError
 from ganeval.metrics import FeatureStats, ReferenceStats, fid, frechet_distance, kernel_distance, kid, reference_stats
 from ganeval.metrics.fid import metric_name
 from ganeval.metrics.frechet import _sqrt_psd, frechet_factored, frechet_with_root
@@ -191,6 +193,44 @@ def test_kid_and_stats_files(test_fd, tmp_path, metric_G, toy_dataset):
         kid(G, str(tmp_path / "ref.npz"), num_samples=16, feature_net=test_fd)
     with pytest.raises(ConfigError, match="made with"):
         fid(G, str(tmp_path / "ref.npz"), num_samples=16, feature_net="inception-v3-compat")
+
+
+@pytest.mark.parametrize("damage", ["dimension", "nan", "few"])
+def test_damaged_statistics_files_are_one_line(damage, test_fd, tmp_path, metric_G, toy_dataset):
+    """A statistics .npz of the wrong dimension, with NaN, or of one image: refused in one line, never a number."""
+    ref = reference_stats(toy_dataset(), 16, test_fd, cache=False)
+    if damage == "dimension":
+        ref = ReferenceStats(ref.mu[:5], ref.sigma, ref.num, ref.feature_net, meta=ref.meta)
+    elif damage == "nan":
+        ref.sigma[0, 0] = np.nan
+    else:
+        ref.num = 1
+    ref.save(tmp_path / "ref.npz")
+    with pytest.raises(DataError) as e:
+        fid(metric_G(), str(tmp_path / "ref.npz"), num_samples=16, feature_net=test_fd)
+    assert "\n" not in str(e.value) and "ref.npz" in str(e.value)
+    # Statistics of the right shape but another net's dimension (an object, not a file): a MetricError line.
+    other = ReferenceStats(np.zeros(5), np.eye(5), 10, test_fd)
+    with pytest.raises(MetricError, match="5 dimensions"):
+        fid(metric_G(), other, num_samples=16, feature_net=test_fd, bootstrap=0)
+
+
+def test_an_unwritable_cache_keeps_the_number_and_stale_temporaries_go(test_fd, tmp_path, monkeypatch, metric_G,
+                                                                      toy_dataset, capsys):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GANEVAL_CACHE", str(cache))
+    (cache / "stats").mkdir(parents=True)
+    stale, fresh = cache / "stats" / ".x.npz.abc.npz.tmp", cache / "stats" / ".y.npz.def.npz.tmp"
+    stale.write_bytes(b"left by a killed run")
+    fresh.write_bytes(b"being written")
+    os.utime(stale, (0, 0))
+    a = fid(metric_G(), toy_dataset(), num_samples=16, feature_net=test_fd, bootstrap=0)
+    assert not stale.exists() and fresh.exists()
+    monkeypatch.setattr("ganeval.metrics.reference.ReferenceStats.save",
+                        lambda self, path: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    monkeypatch.setenv("GANEVAL_CACHE", str(tmp_path / "other-cache"))
+    b = fid(metric_G(), toy_dataset(), num_samples=16, feature_net=test_fd, bootstrap=0)
+    assert b["value"][0] == a["value"][0] and "not cached" in capsys.readouterr().err
 
 
 def test_inception_features_from_standin_weights(tmp_path, monkeypatch):

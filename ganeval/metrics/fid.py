@@ -36,7 +36,7 @@ import os
 
 import pandas as pd
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MetricError
 from ..features.registry import canonical, entry
 from .common import Timer, prepare_generator
 from .frechet import frechet_distance, frechet_factored, frechet_with_root, reference_root
@@ -102,6 +102,9 @@ def fid(G, reference, num_samples: int = 50_000, num_real: int | None = None, xf
                                 o.truncation_cutoff, num_replicates=bootstrap, progress=o.progress,
                                 state_dir=sub_state(o.state_dir, "generated"), settings=settings)
         mu, sigma = fs.mean_cov()
+        if mu.shape != ref.mu.shape:
+            raise MetricError(f"the reference statistics have {ref.mu.shape[0]} dimensions, the features of "
+                              f"'{feature_net}' {mu.shape[0]}: statistics of another feature net")
         if sqrt_method == "eigh":
             value = frechet_with_root(mu, sigma, ref.mu, ref.sigma, reference_root(ref.sigma, settings["reference"]))
         else:

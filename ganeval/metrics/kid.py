@@ -77,6 +77,9 @@ def kid(G, reference, num_samples: int = 50_000, num_real: int | None = 50_000, 
                                 o.truncation_cutoff, capture_all=True, progress=o.progress,
                                 state_dir=sub_state(o.state_dir, "generated"), settings=settings)
         gen = fs.get_all()
+        if gen.shape[1] != ref.features.shape[1]:
+            raise MetricError(f"the reference features have {ref.features.shape[1]} dimensions, those of "
+                              f"'{feature_net}' {gen.shape[1]}: features of another feature net")
         value = kernel_distance(gen, ref.features, num_subsets, max_subset_size, o.seed)
         ci = (float("nan"), float("nan"))
         if bootstrap > 1:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +21,9 @@ import torch
 
 from .. import dist
 from ..data import open_dataset
-from ..errors import ConfigError, DataError, MetricError
+from ..errors import ConfigError, DataError, GanevalError, MetricError
 from ..features.registry import canonical, extract, load_feature_net
-from ..utils import atomic_write, cache_dir
+from ..utils import atomic_write, cache_dir, remove_stale_temporaries
 from .common import metric_device
 from .moments import FeatureStats
 from .runner import run_chunks
@@ -51,9 +53,30 @@ class ReferenceStats:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 get = lambda k: data[k] if k in data.files else None  # noqa: E731
-                return cls(get("mu"), get("sigma"), int(meta["num"]), meta["feature_net"], get("features"), meta)
-        except (OSError, KeyError, ValueError, json.JSONDecodeError) as e:
+                stats = cls(get("mu"), get("sigma"), int(meta["num"]), meta["feature_net"], get("features"), meta)
+        except (OSError, KeyError, ValueError, TypeError, json.JSONDecodeError, zipfile.BadZipFile) as e:
             raise DataError(f"{path}: not a ganeval statistics file ({type(e).__name__}: {e})") from None
+        why = stats.inconsistency()
+        if why:
+            raise DataError(f"{path}: damaged statistics file ({why}); compute it again from the images")
+        return stats
+
+    def inconsistency(self) -> str | None:
+        """What is wrong with these statistics (shapes that do not fit, non-finite values, too few images)."""
+        if self.num < 2:
+            return f"{self.num} image(s)"
+        if self.mu is not None:
+            d = self.mu.shape[0] if self.mu.ndim == 1 else -1
+            if d < 1 or self.sigma is None or self.sigma.shape != (d, d):
+                return f"mean {tuple(self.mu.shape)} and covariance {None if self.sigma is None else self.sigma.shape}"
+            if not (np.isfinite(self.mu).all() and np.isfinite(self.sigma).all()):
+                return "non-finite mean or covariance"
+        if self.features is not None:
+            if self.features.ndim != 2 or (self.mu is not None and self.features.shape[1] != self.mu.shape[0]):
+                return f"features of shape {tuple(self.features.shape)}"
+            if not np.isfinite(self.features).all():
+                return "non-finite features"
+        return None
 
 
 def _open_reference(reference, resolution: int, xflip: bool):
@@ -144,5 +167,9 @@ def reference_stats(reference, resolution: int | None = None, feature_net: str =
                            meta=dict(dataset=name, key=key, xflip=bool(xflip),
                                      resolution=getattr(ds, "resolution", None)))
     if cache and dist.is_main():
-        stats.save(path)
+        remove_stale_temporaries(path.parent)   # left by runs killed while writing
+        try:
+            stats.save(path)
+        except (OSError, GanevalError) as e:   # a full or read-only cache must not throw the statistics away
+            print(f"ganeval: warning: reference statistics not cached ({e})", file=sys.stderr)
     return stats
