@@ -172,3 +172,32 @@ def test_cli_synthfaces_export_and_stats(tmp_path):
     result = runner.invoke(main, ["data", "synthfaces", "--n", "300", "--stats"])
     assert result.exit_code == 0, result.output
     assert "Wearing_Necktie" in result.stdout and "frequency" in result.stdout
+
+
+def test_sixteen_bit_and_mixed_grayscale_rgb_folders(tmp_path):
+    """A 16-bit grayscale PNG reads as its 8-bit counterpart (not clipped to white), and one grayscale image
+    sorting first does not make an RGB folder grayscale: each image is converted to the set's mode."""
+    from PIL import Image
+
+    from ganeval.data import open_dataset
+
+    rng = np.random.default_rng(0)
+    gray16 = rng.integers(0, 65536, (8, 8), dtype=np.uint16)
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    Image.fromarray(gray16).save(folder / "a-gray16.png")          # sorts first
+    rgb = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(folder / "b-rgb.png")
+    ds = open_dataset(str(folder))
+    assert ds.num_channels == 3
+    first, second = ds[0][0], ds[1][0]
+    expected = np.clip(np.round(gray16 / 257), 0, 255).astype(np.uint8)
+    for c in range(3):
+        np.testing.assert_array_equal(first[c].numpy(), expected)
+    np.testing.assert_array_equal(second.permute(1, 2, 0).numpy(), rgb)
+    only_gray = tmp_path / "gray"
+    only_gray.mkdir()
+    Image.fromarray(gray16).save(only_gray / "a.png")
+    ds = open_dataset(str(only_gray))
+    assert ds.num_channels == 1
+    np.testing.assert_array_equal(ds[0][0][0].numpy(), expected)

@@ -73,8 +73,16 @@ def resize_filter_for(size: int, resolution: int) -> str:
     return "box" if size > resolution and size % resolution == 0 else "lanczos"
 
 
+GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+
+
 def _pil_to_tensor(img: Image.Image, channels: int) -> torch.Tensor:
-    """PIL image -> uint8 [C, S, S]: convert mode, centre-crop to a square."""
+    """PIL image -> uint8 [C, S, S]: convert mode (per image, so a grayscale image in an RGB set is repeated to
+    RGB), centre-crop to a square. 16-bit grayscale is scaled to 8 bits (v / 257, rounded): PIL's own
+    conversion would clip every value above 255 to white."""
+    if img.mode in ("I", "I;16", "I;16B", "I;16L"):
+        arr = np.clip(np.round(np.asarray(img, dtype=np.float64) / 257), 0, 255).astype(np.uint8)
+        img = Image.fromarray(arr, mode="L")
     img = img.convert("L" if channels == 1 else "RGB")
     w, h = img.size
     if w != h:
@@ -156,16 +164,23 @@ class ImageDataset(torch.utils.data.Dataset):
 class _PilDataset(ImageDataset):
     """Datasets whose images are files (folder, zip, CelebA): PIL decode, then crop/resize."""
 
-    def _open(self, j: int) -> Image.Image:
+    def _open(self, j: int, load: bool = True) -> Image.Image:
+        """Image j; `load=False` reads its header only (mode and size)."""
         raise NotImplementedError
+
+    def _all_raw(self) -> range:
+        return range(len(self.files))
 
     def _load_raw(self, j: int) -> torch.Tensor:
         return _pil_to_tensor(self._open(j), self.num_channels)
 
     def _probe(self, j: int, resolution: int | None) -> tuple[int, int, str]:
-        """Channels, resolution and resize filter from the first image."""
+        """Resolution and resize filter from the first image; channels: 1 only when every image is grayscale
+        (a folder whose first image is grayscale is scanned: one RGB image makes the whole set RGB)."""
         img = self._open(j)
-        channels = 1 if img.mode in ("L", "I;16", "I", "1") else 3
+        channels = 1 if img.mode in GRAY_MODES else 3
+        if channels == 1 and any(self._open(k, load=False).mode not in GRAY_MODES for k in self._all_raw()):
+            channels = 3
         size = min(img.size)
         resolution = int(resolution or size)
         return channels, resolution, resize_filter_for(size, resolution)
@@ -195,11 +210,12 @@ class FolderDataset(_PilDataset):
         super().__init__(name=path.name, indices=np.arange(len(files)), labels=None, resolution=res,
                          num_channels=channels, resize_filter=rf, identity=identity, split=None, xflip=xflip)
 
-    def _open(self, j: int) -> Image.Image:
+    def _open(self, j: int, load: bool = True) -> Image.Image:
         f = self.path / self.files[j]
         try:
             img = Image.open(f)
-            img.load()
+            if load:
+                img.load()
             return img
         except (OSError, ValueError, Image.DecompressionBombError) as e:
             raise DataError(f"cannot read image {f}: {e}") from None
@@ -233,10 +249,11 @@ class ZipDataset(_PilDataset):
         state["_zip"] = None
         return state
 
-    def _open(self, j: int) -> Image.Image:
+    def _open(self, j: int, load: bool = True) -> Image.Image:
         try:
             img = Image.open(io.BytesIO(self._zipfile().read(self.files[j])))
-            img.load()
+            if load:
+                img.load()
             return img
         except (OSError, ValueError, KeyError, Image.DecompressionBombError) as e:
             raise DataError(f"cannot read image {self.files[j]} in {self.path}: {e}") from None
@@ -259,8 +276,11 @@ class CelebADataset(_PilDataset):
         super().__init__(name=name, indices=indices, labels=self.source.labels, resolution=res,
                          num_channels=channels, resize_filter=rf, identity=identity, split=split, xflip=xflip)
 
-    def _open(self, j: int) -> Image.Image:
+    def _open(self, j: int, load: bool = True) -> Image.Image:
         return self.source.open(j)
+
+    def _all_raw(self) -> range:
+        return range(len(self.source))
 
 
 class SynthFacesDataset(ImageDataset):
