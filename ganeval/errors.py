@@ -23,3 +23,8 @@ class ConfigError(GanevalError):
 
 class MetricError(GanevalError):
     """A metric cannot be computed for this generator (e.g. PPL in W without a W space)."""
+
+
+class NonFiniteError(GanevalError):
+    """A network produced NaN or Inf (damaged weights, a non-finite option): the run stops instead of turning
+    it into a number."""

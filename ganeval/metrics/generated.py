@@ -11,6 +11,7 @@ import torch
 
 from ..features.registry import extract, load_feature_net
 from ..images import to_uint8
+from ..models.generate import check_finite
 from . import sampling as streams
 from .moments import FeatureStats
 from .runner import run_chunks
@@ -45,7 +46,7 @@ def generated_features(G, num_samples: int, feature_net: str, seed: int, batch_s
             ws = G.mapping(z, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
             with streams.seeded_global_rng(seed, "gen/noise", b, device):
                 img = G.synthesis(ws, noise_mode="random")
-            pending.append(to_uint8(img))
+            pending.append(to_uint8(check_finite(img, G, range(start, stop))))
             if sum(p.shape[0] for p in pending) >= batch_size:
                 flush()
             tick(stop - start)

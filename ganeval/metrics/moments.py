@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..errors import MetricError
+from ..errors import MetricError, NonFiniteError
 
 
 class FeatureStats:
@@ -63,6 +63,8 @@ class FeatureStats:
             self._init(x.shape[1], x.device)
         elif x.shape[1] != self.dim:
             raise MetricError(f"feature dimension changed from {self.dim} to {x.shape[1]}")
+        if not bool(torch.isfinite(x).all()):   # a NaN would become a plausible-looking distance
+            raise NonFiniteError("the feature net output NaN or Inf (damaged weights or images)")
         self.num += x.shape[0]
         if self.capture_all:
             self._all.append(x.detach().float().cpu().numpy())

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import NonFiniteError
 from ..images import to_uint8
+
+
+def check_finite(img: torch.Tensor, G, ids, what: str = "sample") -> torch.Tensor:
+    """`img` unchanged when every value is finite; else one NonFiniteError line naming the checkpoint and the
+    first bad image by its id (`ids[k]`: its seed or sample index). Checked before uint8 conversion, which
+    would silently turn NaN into black."""
+    bad = ~torch.isfinite(img.reshape(len(img), -1)).all(dim=1)
+    if bool(bad.any()):
+        where = getattr(G, "checkpoint_path", None) or f"this {getattr(G, 'arch', '')} generator".replace("  ", " ")
+        first = ids[int(bad.nonzero()[0, 0])]
+        raise NonFiniteError(f"{where}: the generator output NaN or Inf for {what} {first} "
+                             f"(damaged weights or a non-finite option)")
+    return img
 
 
 def z_from_seeds(seeds: list[int], z_dim: int) -> torch.Tensor:
@@ -21,7 +35,7 @@ def generate_images(G, seeds: list[int], psi: float = 1.0, truncation_cutoff: in
     for i in range(0, len(seeds), batch_size):
         img = G(z[i:i + batch_size].to(device), truncation_psi=psi, truncation_cutoff=truncation_cutoff,
                 noise_mode=noise_mode)
-        out.append(to_uint8(img).cpu())
+        out.append(to_uint8(check_finite(img, G, seeds[i:i + batch_size], "seed")).cpu())
     return torch.cat(out)
 
 
