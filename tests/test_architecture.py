@@ -103,6 +103,10 @@ def test_import_ganeval_is_light():
     code = "import sys, ganeval; print(sorted(m for m in ('torch', 'pandas', 'matplotlib') if m in sys.modules))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "[]"
+    # The command line too: `ganeval --help` imports the commands, not the library they call.
+    code = "import sys, ganeval.cli; print(sorted(m for m in ('torch', 'pandas', 'matplotlib') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "[]"
     code = "import ganeval; print(ganeval.evaluate.__module__, ganeval.load_generator.__module__)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.split() == ["ganeval.metrics.evaluate", "ganeval.checkpoints.load"]

@@ -13,12 +13,15 @@ fixed by its presets (presets.py); the settings here say how a run is carried ou
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 
 import torch
 
 from ..errors import ConfigError
+
+MAX_BOOTSTRAP = 100_000   # replicates of an interval: more only costs time (a billion would run for days)
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,20 @@ class RunOptions:
                               f"(run options: {', '.join(cls.fields())})")
         opts = opts if opts is not None else cls()
         given = {k: v for k, v in settings.items() if v is not None}
-        return dataclasses.replace(opts, **given) if given else opts
+        opts = dataclasses.replace(opts, **given) if given else opts
+        opts.check()
+        return opts
+
+    def check(self) -> None:
+        """One ConfigError line for a value no run can use (nan psi, a batch of 0, a billion bootstrap replicates)."""
+        if not isinstance(self.truncation_psi, (int, float)) or not math.isfinite(self.truncation_psi):
+            raise ConfigError(f"truncation_psi must be a finite number, got {self.truncation_psi}")
+        if self.truncation_cutoff is not None and int(self.truncation_cutoff) < 0:
+            raise ConfigError(f"truncation_cutoff must be >= 0 (or None), got {self.truncation_cutoff}")
+        if self.batch_size is not None and int(self.batch_size) < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.bootstrap is not None and not 0 <= int(self.bootstrap) <= MAX_BOOTSTRAP:
+            raise ConfigError(f"bootstrap must be in 0..{MAX_BOOTSTRAP:,}, got {self.bootstrap}")
 
     def batch(self, default: int) -> int:
         """The batch size to use: the one given, else the metric's `default`."""
