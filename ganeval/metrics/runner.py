@@ -24,7 +24,7 @@ import json
 import math
 import os
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -55,11 +55,46 @@ def chunk_blocks(num_samples: int) -> int:
     return min(MAX_CHUNK_BLOCKS, max(1, math.ceil(num_blocks / TARGET_CHUNKS)))
 
 
-def chunk_layout(num_samples: int) -> list[list[Block]]:
+class ChunkLayout(Sequence):
+    """The blocks of samples 0..num_samples-1 grouped into chunks, each made when it is asked for (a long run
+    holds no list of millions of blocks)."""
+
+    def __init__(self, num_samples: int):
+        self.num_samples = int(num_samples)
+        self.per_chunk = chunk_blocks(self.num_samples)
+        self.num_blocks = math.ceil(self.num_samples / streams.BLOCK_SIZE)
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_blocks / self.per_chunk)
+
+    def __getitem__(self, c: int) -> list[Block]:
+        c = c + len(self) if c < 0 else c
+        if not 0 <= c < len(self):
+            raise IndexError(c)
+        n, size = self.num_samples, streams.BLOCK_SIZE
+        return [(b, b * size, min((b + 1) * size, n))
+                for b in range(c * self.per_chunk, min((c + 1) * self.per_chunk, self.num_blocks))]
+
+
+def chunk_layout(num_samples: int) -> ChunkLayout:
     """The blocks of samples 0..num_samples-1 grouped into chunks."""
-    blocks = streams.blocks(num_samples)
-    k = chunk_blocks(num_samples)
-    return [blocks[i:i + k] for i in range(0, len(blocks), k)]
+    return ChunkLayout(num_samples)
+
+
+# Sample counts beyond this are no plan (10 billion images): refused before any work.
+MAX_SAMPLES = 10 ** 10
+
+
+def check_plan(num_samples: int, bytes_per_sample: int, what: str) -> None:
+    """One ConfigError line when `num_samples` cannot run here: beyond MAX_SAMPLES, or keeping more bytes per
+    sample in memory than half this machine has (a metric that streams passes 0 and is bounded by chunks)."""
+    if not 1 <= num_samples <= MAX_SAMPLES:
+        raise ConfigError(f"{what}: {num_samples:,} samples; the count must be in 1..{MAX_SAMPLES:,}")
+    need = num_samples * bytes_per_sample
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
+    if total and need > total // 2:
+        raise ConfigError(f"{what}: {num_samples:,} samples keep {need / 2 ** 30:,.1f} GiB in memory, more than half "
+                          f"of this machine's {total / 2 ** 30:,.0f} GiB; lower --samples")
 
 
 def chunk_size(chunk: list[Block]) -> int:
@@ -251,15 +286,17 @@ class StateDir:
 
 def run_chunks(metric: str, num_samples: int, compute: Callable[[list[Block], Callable[[int], None]], dict], *,
                settings: dict | None = None, modules: dict | None = None, state_dir=None,
-               progress: bool | None = None, desc: str | None = None,
-               unit: str = "img") -> Iterator[tuple[list[Block], dict]]:
+               progress: bool | None = None, desc: str | None = None, unit: str = "img",
+               bytes_per_sample: int = 0) -> Iterator[tuple[list[Block], dict]]:
     """Yield (chunk, compute(chunk, tick)) for every chunk of `num_samples`, in order, on every process.
 
     `compute` returns a dict of numpy arrays (the chunk's distances, latents, logits or features) and
     calls tick(n) as samples finish (progress bar). With `state_dir`, finished chunks are stored and
     reused; `settings` (JSON-able protocol options) and `modules` (name -> nn.Module, content-hashed)
     identify the run; the sample count, block and chunk sizes and the ganeval version are added here.
+    `bytes_per_sample`: what the caller keeps of every sample after its chunk (checked against the memory).
     """
+    check_plan(num_samples, bytes_per_sample, desc or metric)
     layout = chunk_layout(num_samples)
     store = None
     if state_dir is not None:
