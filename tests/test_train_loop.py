@@ -216,3 +216,14 @@ def test_synthfaces_fd_falls_over_training(tmp_path):
     fd = {r["kimg"]: r["value"] for r in rows}
     assert list(fd) == [0.016, 2.0, 4.0, 6.0]
     assert fd[6.0] < 0.5 * fd[0.016], fd
+
+
+def test_a_full_disk_stops_training_in_one_line_and_leaves_no_empty_run(tmp_path, monkeypatch, tiny_options):
+    def no_space(path, **kw):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr("ganeval.train.loop.save_checkpoint", no_space)
+    with pytest.raises(ConfigError) as e:
+        train(tiny_options(tmp_path, "stylegan2", schedule=SCHEDULE, kimg=0.008, snap=0.004))
+    assert "No space left on device" in str(e.value) and "\n" not in str(e.value)
+    assert not [p for p in tmp_path.iterdir() if p.name[:5].isdigit()]   # no run folder without a snapshot

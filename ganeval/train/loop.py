@@ -42,6 +42,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -61,7 +62,7 @@ from ..models import build_discriminator, build_generator
 from .data import SampleStream, StepBatches, XFlipDataset, derive_seed, make_loader, to_resolution
 from .extensions import extensions
 from .loss import GANLoss
-from .options import TrainingOptions, data_name
+from .options import TrainingOptions, data_name, run_snapshots
 from .schedule import GrowthSchedule, fade_reals
 
 STATE_VERSION = 1
@@ -174,7 +175,23 @@ def render_grid(G_ema, grid_z: torch.Tensor, batch: int) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------------
 
 def train(options: TrainingOptions) -> Path:
-    """Train (or continue) a run as described by `options`; returns the run directory."""
+    """Train (or continue) a run as described by `options`; returns the run directory.
+
+    A write that fails (a full disk, a folder that became read-only) ends in one ConfigError line, and a new
+    run folder that holds no snapshot yet is removed rather than left half made.
+    """
+    made: dict = {}
+    try:
+        return _train(options, made)
+    except OSError as e:
+        run_dir = made.get("run_dir")
+        if run_dir is not None and dist.is_main() and not run_snapshots(run_dir):
+            shutil.rmtree(run_dir, ignore_errors=True)
+        where = f" {e.filename}" if e.filename else ""
+        raise ConfigError(f"training stopped: cannot write{where}: {e.strerror or e}") from None
+
+
+def _train(options: TrainingOptions, made: dict) -> Path:
     device = dist.init(options.device)
     rank, world = dist.rank(), dist.world_size()
     main = rank == 0
@@ -266,6 +283,7 @@ def train(options: TrainingOptions) -> Path:
     if main:
         desc = options.name or f"{data_name(options.data, options.dataset)}-{options.arch}-{resolution}"
         run_dir = next_run_dir(options.out, desc)
+        made["run_dir"] = run_dir
         with open(run_dir / "training_options.json", "w") as f:
             f.write(options.to_json() + "\n")
         reals = torch.stack([torch.as_tensor(training_set[i][0]) for i in stream.indices(0, grid_w * grid_h)])
