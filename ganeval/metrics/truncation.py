@@ -9,6 +9,7 @@ the curve's wiggles are not sampling noise between points. Reference statistics 
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import replace
 
@@ -22,10 +23,15 @@ from .presets import get_preset, parse_presets, route_options, run_preset, with_
 
 
 def parse_psis(spec) -> list[float]:
-    """'0.5:1.0:0.1', '0.5,0.7,1' or a list of numbers -> [psi, ...]."""
-    psis = parse_float_range(spec) if isinstance(spec, str) else [float(p) for p in spec]
+    """'0.5:1.0:0.1', '0.5,0.7,1' or a list of finite numbers -> [psi, ...]."""
+    try:
+        psis = parse_float_range(spec) if isinstance(spec, str) else [float(p) for p in spec]
+    except (ConfigError, TypeError, ValueError) as e:
+        raise ConfigError(f"psi grid: {e}") from None
     if not psis:
         raise ConfigError("empty psi grid")
+    if not all(math.isfinite(p) for p in psis):
+        raise ConfigError(f"psi grid {spec}: every psi must be a finite number")
     return psis
 
 
