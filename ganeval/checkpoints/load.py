@@ -130,6 +130,13 @@ def load_checkpoint(path: str | os.PathLike, device="cpu") -> Checkpoint:
     return ckpt
 
 
+def training_data(ckpt: Checkpoint) -> str | None:
+    """The dataset a checkpoint was trained on, as its file records it (ganeval's meta['data'], the path of an
+    NVlabs snapshot's training_set_kwargs), or None when it does not say."""
+    data = ckpt.meta.get("data") or ckpt.meta.get("training_set_path")
+    return str(data) if data else None
+
+
 def load_generator(path: str | os.PathLike, device="cpu"):
     """Load the generator to evaluate (G_ema if the file has one), in eval mode, on `device`."""
     if isinstance(path, torch.nn.Module):
@@ -139,4 +146,5 @@ def load_generator(path: str | os.PathLike, device="cpu"):
     if G is None:
         raise CheckpointError(f"{path}: holds no generator")
     G.checkpoint_path = str(ckpt.path)
+    G.training_data = training_data(ckpt)
     return G.to(device).eval()

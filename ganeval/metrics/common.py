@@ -29,7 +29,7 @@ def prepare_generator(G, device=None) -> tuple[torch.nn.Module, torch.device]:
     """A private eval-mode copy of G on `device` (metrics redraw its noise buffers; the caller's G is untouched)."""
     device = metric_device(device)
     G2 = copy.deepcopy(G).eval().requires_grad_(False).to(device)
-    for attr in ("checkpoint_path",):
+    for attr in ("checkpoint_path", "training_data"):
         if hasattr(G, attr):
             setattr(G2, attr, getattr(G, attr))
     return G2, device

@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from .._version import __version__
 from ..checkpoints import load_checkpoint
+from ..checkpoints.load import training_data
 from ..errors import CheckpointError, ConfigError, GanevalError
 from ..metrics.presets import get_preset, parse_presets, preset_reference_stats, route_options, run_preset
 from ..metrics.truncation import parse_psis
@@ -142,7 +143,7 @@ def _load_entry(ckpt, given: str | None, device) -> _Entry:
         else:
             c = load_checkpoint(ckpt, device=device)
             G, meta = c.generator.eval(), c.meta
-            G.checkpoint_path = c.path
+            G.checkpoint_path, G.training_data = c.path, training_data(c)
             ckpt_hash = sha256_file(c.path)
     except GanevalError as e:
         return _Entry(ckpt, given or Path(str(ckpt)).stem, error=f"cannot load checkpoint ({e})")
