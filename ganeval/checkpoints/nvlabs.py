@@ -205,8 +205,8 @@ def _stylegan3_config(stub: PersistentStub) -> tuple[int, dict, dict]:
     for key in ("w_avg_beta", "conv_clamp"):
         if config[key] is not None:
             config[key] = float(config[key])
-    name = {"t": "T", "r": "R"}[config["cfg"]] if (conv_kernel, bool(radial)) in ((3, False), (1, True)) else "custom"
-    notes = {"stylegan3": f"StyleGAN3-{name}: {conv_kernel}x{conv_kernel} convolutions, "
+    name = {(3, False): "StyleGAN3-T", (1, True): "StyleGAN3-R"}.get((conv_kernel, bool(radial)), "StyleGAN3")
+    notes = {"stylegan3": f"{name}: {conv_kernel}x{conv_kernel} convolutions, "
                           f"{'radial' if radial else 'separable'} downsampling filters, channel_base "
                           f"{config['channel_base']}, channel_max {config['channel_max']}, "
                           f"{config['num_layers']} layers ({config['num_critical']} critically sampled)"}
