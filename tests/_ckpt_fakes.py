@@ -1,6 +1,6 @@
 """Foreign checkpoint files fabricated for the checkpoint tests, in the layouts their writers use (NVlabs
-stylegan2-ada-pytorch legacy.py and training/networks.py, NVlabs/stylegan dnnlib/tflib, rosinality/stylegan2-pytorch
-model.py; docs/checkpoints.md).
+stylegan2-ada-pytorch legacy.py and training/networks.py, NVlabs/stylegan3 training/networks_stylegan3.py,
+NVlabs/stylegan dnnlib/tflib, rosinality/stylegan2-pytorch model.py; docs/checkpoints.md).
 
 No foreign code: NVlabs' persistence and dnnlib/tfutil networks are imitated by tiny classes living
 in fake modules that exist in sys.modules only while a file is written (they are removed before
@@ -25,11 +25,12 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "SQRT2", "fake_modules", "MARKER_SRC", "EasyDict", "nvlabs_generator_kwargs", "nvlabs_discriminator_kwargs",
-    "write_nvlabs_pickle", "Network", "tf_state", "write_tf_pickle", "rosinality_generator_shapes", "tf_conv",
-    "tf_conv2d_transpose", "tf_fused_upconv", "lrelu", "pixel_norm", "upscale", "tf_dense", "pggan_tf_forward",
-    "stylegan_tf_forward", "stylegan2_tf_pickle_states", "stylegan_tf_variables", "stylegan_tf_pickle_state",
-    "pggan_tf_variables", "progressive_d_tf_variables", "d_basic_tf_forward",
+    "SQRT2", "fake_modules", "MARKER_SRC", "EasyDict", "nvlabs_generator_kwargs", "nvlabs_stylegan3_generator_kwargs",
+    "nvlabs_discriminator_kwargs", "write_nvlabs_pickle", "Network", "tf_state", "write_tf_pickle",
+    "rosinality_generator_shapes", "tf_conv", "tf_conv2d_transpose", "tf_fused_upconv", "lrelu", "pixel_norm",
+    "upscale", "tf_dense", "pggan_tf_forward", "stylegan_tf_forward", "stylegan2_tf_pickle_states",
+    "stylegan_tf_variables", "stylegan_tf_pickle_state", "pggan_tf_variables", "progressive_d_tf_variables",
+    "d_basic_tf_forward",
 ]
 
 SQRT2 = math.sqrt(2)
@@ -79,8 +80,30 @@ class EasyDict(dict):
     pass
 
 
-_NV_NAMES = {"StyleGAN2Generator": "Generator", "StyleGAN2Discriminator": "Discriminator"}
+_NV_NAMES = {"StyleGAN2Generator": "Generator", "StyleGAN3Generator": "Generator",
+             "StyleGAN2Discriminator": "Discriminator"}
 _PLAIN = (int, float, str, bool, type(None))
+
+
+def _plain(v) -> bool:
+    return isinstance(v, _PLAIN) or (isinstance(v, list) and all(isinstance(i, _PLAIN) for i in v))
+
+
+def _stylegan3_numpy_attrs(m: torch.nn.Module) -> dict:
+    """The attributes networks_stylegan3.py keeps as NumPy values: sizes as [width, height] arrays (np.broadcast_to),
+    cutoffs and widths as float64 scalars from the schedule's arrays, use_fp16 as a NumPy bool."""
+    kind = type(m).__name__
+    if kind == "SynthesisInput" and hasattr(m, "sampling_rate"):
+        return dict(size=np.array([m.size, m.size]), sampling_rate=np.float64(m.sampling_rate),
+                    bandwidth=np.float64(m.bandwidth))
+    if kind == "SynthesisLayer" and hasattr(m, "in_sampling_rate"):   # not StyleGAN2's layer of the same name
+        out = {k: np.array([getattr(m, k)] * 2) for k in ("in_size", "out_size")}
+        out.update({k: np.float64(getattr(m, k)) for k in ("in_cutoff", "out_cutoff", "in_half_width",
+                                                            "out_half_width")})
+        if hasattr(m, "use_fp16"):
+            out["use_fp16"] = np.bool_(m.use_fp16)
+        return out
+    return {}
 
 
 def _state_of(m: torch.nn.Module, module_src: str, init_kwargs: dict, extra: dict) -> _Persistent:
@@ -93,10 +116,11 @@ def _state_of(m: torch.nn.Module, module_src: str, init_kwargs: dict, extra: dic
                                                  for k, c in m._modules.items()),
              "_init_args": (), "_init_kwargs": init_kwargs}
     for k, v in m.__dict__.items():
-        if not k.startswith("_") and isinstance(v, _PLAIN):
+        if not k.startswith("_") and _plain(v):
             state[k] = v
     if type(m).__name__ == "MappingNetwork":
         state["num_layers"] = m.depth  # NVlabs' attribute name
+    state.update(_stylegan3_numpy_attrs(m))
     state.update(extra)
     name = _NV_NAMES.get(type(m).__name__, type(m).__name__)
     return _Persistent(dict(type="class", version=6, module_src=module_src, class_name=name, state=state))
@@ -110,6 +134,19 @@ def nvlabs_generator_kwargs(G) -> dict:
                     synthesis_kwargs=EasyDict(channel_base=c["channel_base"], channel_max=c["channel_max"],
                                               architecture=c["architecture"], conv_clamp=c["conv_clamp"],
                                               num_fp16_res=2))
+
+
+def nvlabs_stylegan3_generator_kwargs(G) -> dict:
+    """What NVlabs/stylegan3 train.py passes to networks_stylegan3.Generator: synthesis options flattened, and for
+    --cfg=stylegan3-r conv_kernel=1 and use_radial_filters=True."""
+    c = G.config
+    kw = EasyDict(z_dim=c["z_dim"], c_dim=0, w_dim=c["w_dim"], img_resolution=c["img_resolution"],
+                  img_channels=c["img_channels"], mapping_kwargs=EasyDict(num_layers=c["mapping_depth"]),
+                  channel_base=c["channel_base"], channel_max=c["channel_max"],
+                  magnitude_ema_beta=c["magnitude_ema_beta"])
+    if c["conv_kernel"] != 3 or c["use_radial_filters"]:
+        kw.update(conv_kernel=c["conv_kernel"], use_radial_filters=c["use_radial_filters"])
+    return kw
 
 
 def nvlabs_discriminator_kwargs(D) -> dict:
@@ -134,7 +171,12 @@ def write_nvlabs_pickle(path, snapshot: dict, module_src: str = "", protocol: in
                 for m in v.modules():  # num_fp16_res=2: the two highest resolutions ran in fp16
                     if type(m).__name__ in ("SynthesisBlock", "DiscriminatorBlock"):
                         m.use_fp16 = m.resolution >= v.img_resolution // 2
-                kw = nvlabs_generator_kwargs(v) if hasattr(v, "mapping") else nvlabs_discriminator_kwargs(v)
+                    if type(m).__name__ == "SynthesisLayer" and hasattr(m, "out_sampling_rate"):  # StyleGAN3
+                        m.use_fp16 = m.out_sampling_rate * 4 > v.img_resolution
+                if getattr(v, "arch", None) == "stylegan3":
+                    kw = nvlabs_stylegan3_generator_kwargs(v)
+                else:
+                    kw = nvlabs_generator_kwargs(v) if hasattr(v, "mapping") else nvlabs_discriminator_kwargs(v)
                 kw = (init_kwargs or {}).get(k, kw)
                 data[k] = _state_of(v, module_src, kw, {"z_dim": getattr(v, "z_dim", None)})
             else:

@@ -1,11 +1,11 @@
-"""The generator core: PGGAN, StyleGAN and StyleGAN2, built by name from one registry.
+"""The generator core: PGGAN, StyleGAN, StyleGAN2 and StyleGAN3, built by name from one registry.
 
     build_generator('stylegan2', 1024)                       # config-f, ~30M parameters
     build_generator('stylegan', 64, mapping_depth=2, channel_base=2048, channel_max=128)
     build_discriminator('pggan', 64, channel_base=2048)
 
-Channel counts follow the papers' formula min(channel_base / resolution, channel_max), so tiny
-test models and full-size ones come from the same code.
+Channel counts follow the papers' formula min(channel_base / resolution, channel_max) (StyleGAN3:
+channel_base / 2 / cutoff), so tiny test models and full-size ones come from the same code.
 """
 
 from __future__ import annotations

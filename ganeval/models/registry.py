@@ -1,6 +1,7 @@
 """The architectures by name: the extension point where plugins (ganeval/plugins.py) add their own.
 
     build_generator('stylegan2', 1024)                       # config-f, ~30M parameters
+    build_generator('stylegan3', 256, cfg='r')               # StyleGAN3-R
     build_discriminator('pggan', 64, channel_base=2048)
 """
 
@@ -17,6 +18,7 @@ from .base import Generator
 from .pggan import PGGANGenerator, ProgressiveDiscriminator
 from .stylegan import StyleGANDiscriminator, StyleGANGenerator
 from .stylegan2 import StyleGAN2Discriminator, StyleGAN2Generator
+from .stylegan3 import StyleGAN3Generator
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ def register_arch(name: str, generator: type, discriminator: type, progressive: 
 register_arch("pggan", PGGANGenerator, ProgressiveDiscriminator, progressive=True)
 register_arch("stylegan", StyleGANGenerator, StyleGANDiscriminator, progressive=True)
 register_arch("stylegan2", StyleGAN2Generator, StyleGAN2Discriminator, progressive=False)
+# StyleGAN3 trains against StyleGAN2's discriminator (NVlabs/stylegan3 train.py uses networks_stylegan2.Discriminator).
+register_arch("stylegan3", StyleGAN3Generator, StyleGAN2Discriminator, progressive=False)
 
 
 def get_arch(arch: str) -> Arch:

@@ -288,6 +288,8 @@ def resolve_options(**given) -> TrainingOptions:
     arch = given.get("arch", base.get("arch", TrainingOptions.arch))
     get_arch(arch)  # unknown architecture -> ConfigError
     recipe = next((ext.arch_defaults[arch] for ext in extensions() if arch in ext.arch_defaults), arch)
+    if recipe not in ARCH_DEFAULTS:   # e.g. stylegan3: its generators load, generate and evaluate only
+        raise ConfigError(f"ganeval has no training recipe for {arch} (choose from {', '.join(ARCH_DEFAULTS)})")
     values: dict[str, Any] = dict(ARCH_DEFAULTS[recipe])
     values.update(base)
     # An explicit minibatch or learning rate replaces the paper's per-resolution tables.
