@@ -85,6 +85,12 @@ def _emit(df, out, ckpt=None) -> None:
     cols = [c for c in SHOWN if c in df.columns and not df[c].isna().all()]
     with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_columns", 20):
         click.echo(df[cols].to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    # What the rows say about their own numbers (an SVM that failed or stopped early, classifiers that do not
+    # know the generator's data, fewer samples than dimensions) is said on stderr too, not only in the file.
+    for col in ("warning", "svm_note"):
+        if col in df.columns:
+            for text in dict.fromkeys(str(t) for t in df[col].dropna() if str(t)):
+                click.echo(f"ganeval: warning: {text}", err=True)
     if out:
         from ..metrics.tables import write_table
 
