@@ -11,10 +11,16 @@ whether the logits are bit-identical to batch 16 and the largest absolute differ
 
 from __future__ import annotations
 
+import os
+
+# Sleeping rather than spinning OpenMP threads, as the test suite runs (tests/conftest.py): on a shared,
+# loaded 2-core machine spinning threads wait for descheduled ones and small torch ops slow down many
+# times over. Must be set before torch is imported; an explicit OMP_WAIT_POLICY wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import argparse
 import csv
 import io
-import os
 import statistics
 import sys
 import time

@@ -10,7 +10,7 @@ from sklearn.svm import LinearSVC
 
 from ganeval.errors import ConfigError, MetricError
 from ganeval.metrics.separability import (
-    classifier_batch,
+    CLASSIFIER_BATCH,
     conditional_entropy,
     confidence_and_labels,
     joint_table,
@@ -154,13 +154,13 @@ def test_separability_on_a_generator_is_batch_size_independent(metric_G, tiny_cl
     assert row["feature_net"] == "tiny-classifiers" and row["arch"] == "stylegan2"
 
 
-def test_default_classifier_batch_is_whole_chunks(metric_G, tiny_classifiers):
-    # 1,040 samples: 65 blocks of 16 in chunks of 2 blocks; the default batch (16,384 images at 8 px) takes a
-    # chunk per call, batch_size=16 a block per call.
+def test_classifier_batch_is_free_of_the_generation_blocks(metric_G, tiny_classifiers):
+    # 1,040 samples: 65 blocks of 16 in chunks of 2 blocks; batch_size=1024 classifies a whole chunk (32 images)
+    # per call, the default a block per call: the same numbers.
     G, clf = metric_G(res=16), tiny_classifiers(resolution=8)
-    assert classifier_batch(64) == 256 and classifier_batch(128) == 64 and classifier_batch(256) == 16
     kw = dict(classifiers=clf, attrs="male", num_samples=1040, seed=2, svm="batched", bootstrap=0)
-    np.testing.assert_array_equal(separability(G, batch_size=16, **kw)["value"].to_numpy(),
+    assert CLASSIFIER_BATCH == 16
+    np.testing.assert_array_equal(separability(G, batch_size=1024, **kw)["value"].to_numpy(),
                                   separability(G, **kw)["value"].to_numpy())
 
 

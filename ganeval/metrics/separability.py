@@ -307,19 +307,14 @@ def separability_from_predictions(z, w, logits, attr_names: list[str], num_keep:
 # ---------------------------------------------------------------------------------------------------------
 # The metric on a generator.
 
-# Images per classifier call when no batch size is given: the pixels of 16 images at NVIDIA's 256 px (the
-# activation memory the former default of 16 gave those classifiers), i.e. 256 images at the bundled 64 px.
-# The generator still runs per block of 16 and whole blocks are classified together, so the batch changes
-# no logit of batch-independent classifiers (and keeps NVIDIA's groups of 4). Measured with the bundled
-# classifiers on a 2-core CPU (benchmarks/ls_classifier_batch.py, benchmarks/results/2026-12-03-ls-svm.md):
-# bit-identical logits at 16, 64, 256 and 1024 images per call; 256 per call was faster than 16 with
-# torch's 2 threads, slower with 1 thread.
-CLASSIFIER_PIXELS = 16 * 256 * 256
-
-
-def classifier_batch(resolution: int) -> int:
-    """Default images per classifier call at `resolution` (at least 16)."""
-    return max(16, CLASSIFIER_PIXELS // int(resolution) ** 2)
+# Images per classifier call when no batch size is given. The generator runs per block of 16 and pending
+# blocks are classified once this many images have collected, so the classifier batch is free of the
+# blocks; it changes no logit of batch-independent classifiers (NVIDIA's keep their groups of 4, as every
+# batch is whole blocks). The bundled 64-px classifiers give bit-identical logits at 16 to 1024 images per
+# call, and 16 ran fastest on a 2-core CPU: 728 images/s against 363 at 256 (benchmarks/ls_classifier_batch.py,
+# benchmarks/results/2026-12-03-ls-svm.md; larger batches won only with spinning OpenMP threads on a loaded
+# machine).
+CLASSIFIER_BATCH = 16
 
 
 def load_judge(classifiers, device) -> torch.nn.Module:
@@ -344,15 +339,15 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
     LinearSVC, the default); `svm='batched'` fits all attributes of a space at once on the run's device
     (svm.py; converged, where the 2019 fits stop at max_iter). The generator runs per block of 16
     samples with noise seeded by (seed, block), so neither the batch size (images per classifier call,
-    default `classifier_batch(resolution)`: 256 at 64 px, 16 at NVIDIA's 256 px) nor the number of torchrun
-    processes (blocks and SVM fits are shared out, results gathered in order) changes the result.
+    default CLASSIFIER_BATCH = 16) nor the number of torchrun processes (blocks and SVM fits are shared out,
+    results gathered in order) changes the result.
     `opts` / `run`: the run settings (RunOptions; bootstrap defaults to 200; `state_dir` keeps finished
     blocks (latents + logits) and a rerun resumes from them). A generator without W
     (PGGAN, mapping depth 0) gets Z rows only.
     """
     o = RunOptions.make(opts, **run)
     check_svm(svm)
-    seed, bootstrap = o.seed, o.replicates(200)
+    seed, batch_size, bootstrap = o.seed, o.batch(CLASSIFIER_BATCH), o.replicates(200)
     truncation_psi, truncation_cutoff = o.truncation_psi, o.truncation_cutoff
     name = name or "ls"
     num_keep = num_samples // 2 if num_keep is None else int(num_keep)
@@ -368,7 +363,6 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
     attr_idx = resolve_attrs(attrs, list(clf.attr_names))
     attr_names = [clf.attr_names[i] for i in attr_idx]
     res = int(clf.resolution)
-    batch_size = o.batch(classifier_batch(res))
     # NVIDIA box-downsamples by an integer factor; anything else is outside the protocol and says so.
     if G.img_resolution >= res and G.img_resolution % res == 0:
         resize = "box" if G.img_resolution > res else "none"
