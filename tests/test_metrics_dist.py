@@ -4,6 +4,8 @@ The sample stream is cut into chunks of 16-sample blocks that depend only on the
 processes of a job compute chunks round robin and every process receives every chunk's result in
 chunk order (ganeval.dist.map_ordered), so PPL distances, LS latents + logits and FID feature sums
 come out exactly as in one process. Two gloo processes on the CPU stand in for torchrun on GPUs.
+LS is run with both SVM solvers: liblinear's fits are shared out per (space, attribute), the batched
+solver's per space.
 """
 
 import importlib
@@ -50,6 +52,9 @@ def all_metrics(G, batch_size: int, toys, ppl_state=None) -> dict[str, pd.DataFr
         "ppl_wend": ppl(G, space="w", sampling="end", num_samples=N, distance="mse", bootstrap=100, **common),
         "ls": separability(G, toys.classifiers(resolution=8), attrs="all", num_samples=N, n_jobs=1, bootstrap=50,
                            **common),
+        # The batched SVM solver: one solve per space, the spaces shared out over the processes.
+        "ls_batched": separability(G, toys.classifiers(resolution=8), attrs="all", num_samples=N, svm="batched",
+                                   bootstrap=50, **common),
         "fid": fid(G, ref, num_samples=N, feature_net="test-fd", bootstrap=4, cache=False, **common),
         "kid": kid(G, ref, num_samples=N, feature_net="test-fd", num_subsets=5, max_subset_size=32,
                           bootstrap=3, cache=False, **common),
@@ -63,8 +68,8 @@ def assert_identical(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k][NUMBERS].to_numpy(float), b[k][NUMBERS].to_numpy(float), err_msg=k)
-        if k == "ls":
-            for col in ("attr", "space", "svm_accuracy", "label_balance", "num_kept"):
+        if k.startswith("ls"):
+            for col in ("attr", "space", "svm_accuracy", "label_balance", "num_kept", "svm_iter", "svm_solver"):
                 assert a[k][col].equals(b[k][col]), col
 
 

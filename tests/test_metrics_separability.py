@@ -1,11 +1,16 @@
 """Linear separability (ganeval.metrics.separability): information theory, pruning, SVM fits, the metric."""
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
+from sklearn.svm import LinearSVC
 
 from ganeval.errors import ConfigError, MetricError
 from ganeval.metrics.separability import (
+    CLASSIFIER_BATCH,
     conditional_entropy,
     confidence_and_labels,
     joint_table,
@@ -84,13 +89,46 @@ def test_keeps_the_most_confident_half():
     assert row["svm_accuracy"] == pytest.approx(acc, abs=0.03)
 
 
-def test_svm_failure_uses_labels_as_the_reference_does():
-    z, w, _ = _latents(n=100)
-    df = separability_from_predictions(z, w, np.full((100, 1), 3.0), ["const"], num_keep=50, bootstrap=5)
+@pytest.mark.parametrize("svm", ["liblinear", "batched"])
+def test_svm_failure_uses_labels_as_the_reference_does(svm):
+    z, w, rng = _latents(n=100)
+    logits = np.stack([np.full(100, 3.0), w @ rng.normal(size=12)], 1)
+    df = separability_from_predictions(z, w, logits, ["const", "lin"], num_keep=50, bootstrap=5, svm=svm)
     row = df[(df.attr == "const") & (df.space == "z")].iloc[0]
     assert bool(row["svm_failed"]) and "predictions = labels" in row["svm_note"]
     assert row["cond_entropy_bits"] == 0.0 and row["svm_accuracy"] == 1.0
-    assert "failed" in df[(df.attr == "ALL") & (df.space == "z")].iloc[0]["svm_note"]
+    assert pd.isna(row["svm_iter"]) and pd.isna(row["svm_converged"])
+    total = df[(df.attr == "ALL") & (df.space == "z")].iloc[0]
+    assert "1 SVM fit(s) failed" in total["svm_note"] and bool(total["svm_failed"])
+    assert not df[df.attr == "lin"]["svm_failed"].any()
+
+
+def test_batched_svm_predicts_as_converged_liblinear():
+    """svm='batched': the entropies of converged LinearSVC fits, recomputed here; rows name the solver."""
+    z, w, rng = _latents(n=3000, d=10, seed=1)
+    logits = np.stack([w @ rng.normal(size=10) + rng.normal(size=3000),          # noisy rule in w
+                       z @ rng.normal(size=10) + 0.8 + rng.normal(size=3000),    # in z, unbalanced
+                       rng.normal(size=3000)], 1)                                # no rule
+    df = separability_from_predictions(z, w, logits, ["a", "b", "c"], num_keep=1500, bootstrap=10, svm="batched")
+    assert (df["svm_solver"] == "batched-newton").all() and len(df) == 8
+    for space, X in (("z", z), ("w", w)):
+        for a, attr in enumerate("abc"):
+            conf, lab = confidence_and_labels(logits[:, a])
+            idx = np.argsort(-conf, kind="stable")[:1500]
+            ref = LinearSVC(dual=False, tol=1e-12, max_iter=10_000).fit(X[idx], lab[idx])
+            pred = ref.predict(X[idx])
+            row = df[(df.space == space) & (df.attr == attr)].iloc[0]
+            assert row["value"] == conditional_entropy(joint_table(pred, lab[idx]))
+            assert row["svm_accuracy"] == np.mean(pred == lab[idx])
+            assert bool(row["svm_converged"]) and row["svm_iter"] >= 1 and pd.isna(row["svm_note"])
+        rows = df[df.space == space]
+        total = rows[rows.attr == "ALL"].iloc[0]
+        assert total["svm_time_s"] == pytest.approx(rows[rows.attr != "ALL"]["svm_time_s"].sum())
+        assert total["svm_converged"] and total["value"] == pytest.approx(2 ** rows[rows.attr != "ALL"]["value"].sum())
+    h = df.set_index(["space", "attr"])["value"]
+    assert h["w", "a"] < h["z", "a"] and h["z", "b"] < h["w", "b"] and h["w", "c"] > 0.9
+    reference = separability_from_predictions(z, w, logits, ["a", "b", "c"], num_keep=1500, bootstrap=0)
+    assert (reference["svm_solver"] == "liblinear-dual-2019").all()
 
 
 def test_bad_arguments():
@@ -99,6 +137,8 @@ def test_bad_arguments():
         separability_from_predictions(z, w, np.zeros((10, 2)), ["a"], num_keep=5)
     with pytest.raises(ConfigError):
         separability_from_predictions(z, w, np.zeros((10, 1)), ["a"], num_keep=11)
+    with pytest.raises(ConfigError, match="unknown svm 'sag' \\(choose from: liblinear, batched\\)"):
+        separability_from_predictions(z, w, np.zeros((10, 1)), ["a"], num_keep=5, svm="sag")
 
 
 def test_separability_on_a_generator_is_batch_size_independent(metric_G, tiny_classifiers):
@@ -112,6 +152,30 @@ def test_separability_on_a_generator_is_batch_size_independent(metric_G, tiny_cl
     row = a.iloc[-1]
     assert row["num_kept"] == 20 and row["num_samples"] == 40 and row["classifier_resize"] == "box"
     assert row["feature_net"] == "tiny-classifiers" and row["arch"] == "stylegan2"
+
+
+def test_classifier_batch_is_free_of_the_generation_blocks(metric_G, tiny_classifiers):
+    # 1,040 samples: 65 blocks of 16 in chunks of 2 blocks; batch_size=1024 classifies a whole chunk (32 images)
+    # per call, the default a block per call: the same numbers.
+    G, clf = metric_G(res=16), tiny_classifiers(resolution=8)
+    kw = dict(classifiers=clf, attrs="male", num_samples=1040, seed=2, svm="batched", bootstrap=0)
+    assert CLASSIFIER_BATCH == 16
+    np.testing.assert_array_equal(separability(G, batch_size=1024, **kw)["value"].to_numpy(),
+                                  separability(G, **kw)["value"].to_numpy())
+
+
+def test_separability_with_the_batched_solver(metric_G, tiny_classifiers, tmp_path):
+    G, clf = metric_G(res=16), tiny_classifiers(resolution=8)
+    kw = dict(classifiers=clf, attrs="male,young", num_samples=48, seed=5, bootstrap=10, state_dir=tmp_path / "s")
+    df = separability(G, svm="batched", **kw)
+    assert (df["svm_solver"] == "batched-newton").all() and len(df) == 6
+    assert df[df.attr != "ALL"]["svm_converged"].all() and np.isfinite(df["value"]).all()
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["settings"]["svm"] == "batched"
+    with pytest.raises(ConfigError, match="svm batched -> liblinear"):  # the state holds another solver's run
+        separability(G, svm="liblinear", n_jobs=1, **kw)
+    with pytest.raises(ConfigError, match="unknown svm"):
+        separability(G, svm="newton", **kw)
 
 
 def test_generator_without_w_gets_z_rows_only(metric_G, tiny_classifiers):

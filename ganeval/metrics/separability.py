@@ -11,6 +11,9 @@ StyleGAN repositories). Protocol (docs/metrics.md, "Linear separability"):
   'auto', another solver), fitted and evaluated on the same kept set, once on the raw z and once on
   w (last layer of ws); if the fit raises (e.g. one class only), predictions = labels, exactly as the
   reference's bare ``except`` ("assume perfect prediction"), and the row says so;
+* or, with ``svm='batched'``, the same objective minimised to convergence for all attributes of a space
+  in one call (svm.py, a primal Newton method); the 2019 fits usually stop at max_iter, so the two
+  differ by what that early stop leaves. liblinear stays the default: it is the reference's solver;
 * 2x2 joint table (rows: SVM output X, columns: label Y) -> H(Y|X) = H(Y) - I(X;Y) in bits, clipped at 0;
 * score = 2^(sum of H over attributes), for z and for w (equals the paper's exp(sum H_nat)).
 
@@ -18,7 +21,9 @@ Determinism: liblinear's coordinate order is seeded per (seed, attribute, space)
 left it to the global RNG. The 2 x 40 fits run in parallel worker processes (never threads: see
 `_fit_all`) and, under torchrun, are shared out over the processes of the job; every fit's row
 reports its time (`svm_time_s`), iterations (`svm_iter`) and whether it converged: a fit that stops at
-max_iter (sklearn's ConvergenceWarning) has `svm_converged=False` and a note.
+max_iter (sklearn's ConvergenceWarning) has `svm_converged=False` and a note. The batched solver
+runs once per space (the spaces are shared out over torchrun processes) and `svm_solver` names the
+solver in every row.
 """
 
 from __future__ import annotations
@@ -44,9 +49,13 @@ from .common import Timer, prepare_generator
 from .options import RunOptions
 from .runner import run_chunks
 from .stats import percentile_interval
+from .svm import MAX_ITER as NEWTON_MAX_ITER
+from .svm import fit_linear_svms, labels_and_mask
 from .tables import make_table
 
 SVM_MAX_ITER = 1000  # sklearn's default, then and now
+# `svm=` option -> the `svm_solver` column.
+SVM_SOLVERS = {"liblinear": "liblinear-dual-2019", "batched": "batched-newton"}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -140,18 +149,77 @@ def _fit_all(tasks: list[tuple], n_jobs: int | None) -> list[dict]:
     return dist.map_sharded(fit_mine, tasks)
 
 
+def _fit_space_batched(X: np.ndarray, kept: list[np.ndarray], labels: list[np.ndarray], device) -> list[dict]:
+    """All attributes of one space in one call of the batched Newton solver; one result per attribute as fit_svm's.
+
+    An attribute liblinear would refuse keeps the reference's fallback, so both solvers fail on the same
+    attributes: one class among its kept labels ("needs samples of at least 2 classes"), or a non-finite
+    kept latent (sklearn's input check). Those attributes are left out of the solve and predict their
+    labels. The solve's wall time (prediction included) is split evenly over the attributes it fitted,
+    so a space's total is its wall time.
+    """
+    t0 = time.perf_counter()
+    finite = np.isfinite(X).all(axis=1)
+    results: list[dict | None] = [None] * len(kept)
+    fitted = []
+    for a, (idx, lab) in enumerate(zip(kept, labels)):
+        if len(np.unique(lab)) < 2:
+            reason = "one class only among the kept samples"
+        elif not finite[idx].all():
+            reason = "non-finite latents among the kept samples"
+        else:
+            fitted.append(a)
+            continue
+        results[a] = dict(pred=np.asarray(lab).astype(np.int8), time_s=0.0, converged=None, failed=True,
+                          n_iter=None, note=f"SVM fit failed ({reason}, which liblinear refuses); "
+                                        f"predictions = labels as in the reference")
+    if fitted:
+        Xf = X if finite.all() else np.where(finite[:, None], X, 0)  # rows only failed attributes keep
+        y, mask = labels_and_mask(len(X), [kept[a] for a in fitted], [labels[a] for a in fitted])
+        fit = fit_linear_svms(Xf, y, mask, device=device)
+        decision = fit.decision_function(Xf).numpy()
+        share = (time.perf_counter() - t0) / len(fitted)
+        for j, a in enumerate(fitted):
+            converged = bool(fit.converged[j])
+            note = None if converged else (f"batched Newton stopped at max_iter={NEWTON_MAX_ITER}: "
+                                           f"|grad f| = {float(fit.grad_norm[j]):.1e} |grad f(0)| > tol {fit.tol:g}")
+            results[a] = dict(pred=(decision[kept[a], j] > 0).astype(np.int8), time_s=share, converged=converged,
+                              failed=False, n_iter=int(fit.n_iter[j]), note=note)
+    return results
+
+
+def _fit_batched(spaces: dict[str, np.ndarray], kept, labels, device) -> dict[str, list[dict]]:
+    """The batched solver for every space: the spaces are shared out over torchrun processes (one solve each)
+    and every process receives all results, so 1 and N processes give the same table."""
+    names = list(spaces)
+    results = dist.map_sharded(lambda mine: [_fit_space_batched(spaces[s], kept, labels, device) for s in mine],
+                               names)
+    return dict(zip(names, results))
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The pure core.
 
+def check_svm(svm: str) -> str:
+    """The `svm_solver` name of an `svm=` option; a ConfigError for any other value."""
+    if svm not in SVM_SOLVERS:
+        raise ConfigError(f"unknown svm '{svm}' (choose from: {', '.join(SVM_SOLVERS)})")
+    return SVM_SOLVERS[svm]
+
+
 def separability_from_predictions(z, w, logits, attr_names: list[str], num_keep: int, seed: int = 0,
-                                  n_jobs: int | None = 1, bootstrap: int = 200, name: str = "ls") -> pd.DataFrame:
+                                  n_jobs: int | None = 1, bootstrap: int = 200, name: str = "ls",
+                                  svm: str = "liblinear", device=None) -> pd.DataFrame:
     """LS rows from explicit latents z [N, z_dim], w [N, w_dim] (or None) and logits [N, A].
 
     One row per attribute and space (metric f'{name}_entropy', value = H(Y|X) in bits) and one total
     row per space (metric `name`, attr 'ALL', value = 2^sum H). Intervals: percentile bootstrap over
     the N samples (each replicate reweights the kept samples by their multiplicity in a resample of
-    all N; the SVMs are not refitted).
+    all N; the SVMs are not refitted). `svm`: 'liblinear' (the reference's LinearSVC, `n_jobs` worker
+    processes) or 'batched' (all attributes of a space in one call of svm.fit_linear_svms on `device`,
+    None: this process's CUDA device when present, else the CPU).
     """
+    solver = check_svm(svm)
     logits = np.asarray(logits.detach().cpu() if torch.is_tensor(logits) else logits, dtype=np.float32)
     if logits.ndim == 1:
         logits = logits[:, None]
@@ -174,12 +242,15 @@ def separability_from_predictions(z, w, logits, attr_names: list[str], num_keep:
         kept.append(idx)
         labels.append(lab[idx])
 
-    tasks, keys = [], []
-    for si, space in enumerate(spaces):
-        for a in range(num_attrs):
-            tasks.append((spaces[space], kept[a], labels[a], streams.block_seed(seed, f"ls/svm/{si}", a) % (2**31)))
-            keys.append((space, a))
-    fits = dict(zip(keys, _fit_all(tasks, n_jobs)))
+    keys = [(space, a) for space in spaces for a in range(num_attrs)]
+    if svm == "batched":
+        by_space = _fit_batched(spaces, kept, labels, dist.device(device))
+        fits = {(space, a): by_space[space][a] for space, a in keys}
+    else:
+        tasks = [(spaces[space], kept[a], labels[a], streams.block_seed(seed, f"ls/svm/{si}", a) % (2**31))
+                 for si, space in enumerate(spaces) for a in range(num_attrs)]
+        fits = dict(zip(keys, _fit_all(tasks, n_jobs)))
+    max_iter = NEWTON_MAX_ITER if svm == "batched" else SVM_MAX_ITER
 
     # Bootstrap: multiplicities of a resample of all N samples, applied to every kept set.
     rng = np.random.default_rng(streams.block_seed(seed, "ls/bootstrap", 0))
@@ -204,7 +275,7 @@ def separability_from_predictions(z, w, logits, attr_names: list[str], num_keep:
                              svm_accuracy=float(np.mean(f["pred"] == labels[a])), num_kept=num_keep,
                              label_balance=float(np.mean(labels[a])), svm_time_s=f["time_s"],
                              svm_iter=f["n_iter"], svm_converged=f["converged"], svm_failed=f["failed"],
-                             svm_note=f["note"]))
+                             svm_note=f["note"], svm_solver=solver))
         total = float(np.sum(hs))
         if bootstrap > 0:
             reps = 2.0 ** np.sum([boot_h[(space, a)] for a in range(num_attrs)], axis=0)
@@ -218,7 +289,7 @@ def separability_from_predictions(z, w, logits, attr_names: list[str], num_keep:
         if failed:
             notes.append(f"{failed} SVM fit(s) failed: predictions = labels as in the reference")
         if unconverged:
-            notes.append(f"{unconverged} SVM fit(s) stopped at max_iter={SVM_MAX_ITER}")
+            notes.append(f"{unconverged} SVM fit(s) stopped at max_iter={max_iter}")
         rows.append(dict(metric=name, value=2.0 ** total, ci_low=lo, ci_high=hi, space=space, attr="ALL",
                          cond_entropy_bits=total,
                          svm_accuracy=float(np.mean([np.mean(f["pred"] == labels[a])
@@ -226,7 +297,7 @@ def separability_from_predictions(z, w, logits, attr_names: list[str], num_keep:
                          num_kept=num_keep, label_balance=None, svm_time_s=float(sum(f["time_s"] for f in space_fits)),
                          svm_iter=max((f["n_iter"] or 0) for f in space_fits), svm_converged=unconverged == 0,
                          svm_failed=failed > 0,
-                         svm_note="; ".join(notes) or None))
+                         svm_note="; ".join(notes) or None, svm_solver=solver))
     ci_method = f"percentile-bootstrap({bootstrap}) over samples, SVMs not refitted" if bootstrap > 0 else None
     df = pd.DataFrame(rows)
     df["ci_method"] = ci_method
@@ -235,6 +306,16 @@ def separability_from_predictions(z, w, logits, attr_names: list[str], num_keep:
 
 # ---------------------------------------------------------------------------------------------------------
 # The metric on a generator.
+
+# Images per classifier call when no batch size is given. The generator runs per block of 16 and pending
+# blocks are classified once this many images have collected, so the classifier batch is free of the
+# blocks; it changes no logit of batch-independent classifiers (NVIDIA's keep their groups of 4, as every
+# batch is whole blocks). The bundled 64-px classifiers give bit-identical logits at 16 to 1024 images per
+# call, and 16 ran fastest on a 2-core CPU: 728 images/s against 363 at 256 (benchmarks/ls_classifier_batch.py,
+# benchmarks/results/2026-12-03-ls-svm.md; larger batches won only with spinning OpenMP threads on a loaded
+# machine).
+CLASSIFIER_BATCH = 16
+
 
 def load_judge(classifiers, device) -> torch.nn.Module:
     """Attribute classifiers as a module on `device` (eval, no gradients): a module as given, or a bundled
@@ -247,22 +328,26 @@ def load_judge(classifiers, device) -> torch.nn.Module:
 
 
 def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_samples: int = 200_000,
-                 num_keep: int | None = None, spaces=None, n_jobs: int | None = None, *, name: str | None = None,
-                 opts: RunOptions | None = None, **run) -> pd.DataFrame:
+                 num_keep: int | None = None, spaces=None, n_jobs: int | None = None, svm: str = "liblinear", *,
+                 name: str | None = None, opts: RunOptions | None = None, **run) -> pd.DataFrame:
     """Linear separability of G's Z and W spaces (rows: see `separability_from_predictions`).
 
     `classifiers`: an nn.Module mapping float images in [-1, 1] at `.resolution` to logits [N, A]
     (NVIDIA order) with `.attr_names`, or a name/path for `ganeval.features.attributes.load_classifiers`.
     `num_keep` defaults to half of `num_samples` (100k of 200k). `n_jobs`: concurrent SVM fits per process
-    (joblib worker processes; default min(8, cores), -1 = all cores). The generator runs per block of 16
-    samples with noise seeded by (seed, block), so neither the batch size (classifier batch, default 16)
-    nor the number of torchrun processes (blocks and SVM fits are shared out, results gathered in order)
-    changes the result. `opts` / `run`: the run settings (RunOptions; bootstrap defaults to 200; `state_dir`
-    keeps finished blocks (latents + logits) and a rerun resumes from them). A generator without W
+    (joblib worker processes; default min(8, cores), -1 = all cores) with `svm='liblinear'` (the reference's
+    LinearSVC, the default); `svm='batched'` fits all attributes of a space at once on the run's device
+    (svm.py; converged, where the 2019 fits stop at max_iter). The generator runs per block of 16
+    samples with noise seeded by (seed, block), so neither the batch size (images per classifier call,
+    default CLASSIFIER_BATCH = 16) nor the number of torchrun processes (blocks and SVM fits are shared out,
+    results gathered in order) changes the result.
+    `opts` / `run`: the run settings (RunOptions; bootstrap defaults to 200; `state_dir` keeps finished
+    blocks (latents + logits) and a rerun resumes from them). A generator without W
     (PGGAN, mapping depth 0) gets Z rows only.
     """
     o = RunOptions.make(opts, **run)
-    seed, batch_size, bootstrap = o.seed, o.batch(16), o.replicates(200)
+    check_svm(svm)
+    seed, batch_size, bootstrap = o.seed, o.batch(CLASSIFIER_BATCH), o.replicates(200)
     truncation_psi, truncation_cutoff = o.truncation_psi, o.truncation_cutoff
     name = name or "ls"
     num_keep = num_samples // 2 if num_keep is None else int(num_keep)
@@ -314,7 +399,7 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
         return dict(z=torch.cat(zs).numpy(), w=torch.cat(ws).numpy(), logits=torch.cat(logits).numpy())
 
     settings = dict(attrs=attr_names, num_keep=num_keep, spaces=list(spaces), seed=seed, bootstrap=bootstrap,
-                    truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, device=device.type)
+                    truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, device=device.type, svm=svm)
     with Timer() as timer, torch.no_grad():
         zs, ws, logits = [], [], []
         for _, payload in run_chunks("ls", num_samples, compute, settings=settings,
@@ -325,7 +410,8 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
             logits.append(payload["logits"])
         z_all, w_all, logit_all = np.concatenate(zs), np.concatenate(ws), np.concatenate(logits)
         df = separability_from_predictions(z_all, w_all if "w" in spaces else None, logit_all, attr_names,
-                                           num_keep, seed=seed, n_jobs=n_jobs, bootstrap=bootstrap, name=name)
+                                           num_keep, seed=seed, n_jobs=n_jobs, bootstrap=bootstrap, name=name,
+                                           svm=svm, device=device)
         if "z" not in spaces:
             df = df[df["space"] != "z"]
     common = dict(num_samples=num_samples, seed=seed, psi=truncation_psi, truncation_cutoff=truncation_cutoff,
