@@ -172,6 +172,12 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return dev
 
 
+def at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """x as float32, or unchanged when it is float64: half-precision values are computed on in float32, and a
+    float64 model stays float64 (the derivative checks of tests/test_metrics_ppl_jvp.py run in float64)."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -41,7 +41,7 @@ from ..data import open_dataset
 from ..data.attributes import NVIDIA_ATTRS
 from ..errors import ConfigError, DataError, WeightsNotFoundError
 from ..images import box_downsample
-from ..utils import atomic_write, resolve_device
+from ..utils import at_least_float32, atomic_write, resolve_device
 from .nvidia_classifiers import load_nvidia_classifiers
 
 FORMAT = "ganeval/attribute-classifiers/1"
@@ -98,7 +98,7 @@ class AttributeClassifiers(nn.Module):
         """Bring float NCHW images in [-1, 1] to the classifier resolution."""
         if img.dim() != 4 or img.shape[1] != 3:
             raise ValueError(f"expected RGB images [N, 3, H, W], got {tuple(img.shape)}")
-        img = img.float()
+        img = at_least_float32(img)
         h, w = img.shape[-2:]
         if h == w == self.resolution:
             return img

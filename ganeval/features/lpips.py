@@ -13,6 +13,7 @@ import contextlib
 import io
 import os
 import warnings
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -20,12 +21,19 @@ from torch import nn
 from ..errors import MetricError, WeightsNotFoundError
 from ..images import to_rgb
 from . import weights as weights_registry
+from .quadratic import unit_normalize
 
 NAME = "lpips-vgg16"
 
 
 class LPIPSDistance(nn.Module):
-    """(img0, img1) float NCHW in [-1, 1] -> per-pair LPIPS [N]."""
+    """(img0, img1) float NCHW in [-1, 1] -> per-pair LPIPS [N].
+
+    The distance itself is the `lpips` package's `LPIPS.forward`. `features` and `quadratic` split it into
+    d(x, y) = quadratic(features(x) - features(y)) (features/quadratic.py) for PPL's method='jvp', step by
+    step as `LPIPS.forward` (lpips/lpips.py) computes it: scaling layer (v0.1), trunk, unit-normalised
+    channels, squared difference, 1 x 1 linear head, spatial mean, sum over layers.
+    """
 
     name = NAME
 
@@ -33,14 +41,32 @@ class LPIPSDistance(nn.Module):
         super().__init__()
         self.net = net.eval().requires_grad_(False)
 
+    @staticmethod
+    def _check_size(img: torch.Tensor) -> None:
+        if min(img.shape[-2:]) < 16:  # VGG16 pools 4 times before relu5_3
+            raise MetricError(f"LPIPS-VGG16 needs images of at least 16x16 px, got {tuple(img.shape[-2:])} "
+                              f"(a smaller generator, or the face crop; try --no-crop)")
+
     @torch.no_grad()
     def forward(self, img0: torch.Tensor, img1: torch.Tensor) -> torch.Tensor:
-        if min(img0.shape[-2:]) < 16:  # VGG16 pools 4 times before relu5_3
-
-            raise MetricError(f"LPIPS-VGG16 needs images of at least 16x16 px, got {tuple(img0.shape[-2:])} "
-                              f"(a smaller generator, or the face crop; try --no-crop)")
+        self._check_size(img0)
         img0, img1 = to_rgb(img0), to_rgb(img1)   # grayscale -> RGB, as ADA does
         return self.net(img0, img1, normalize=False).reshape(img0.shape[0])
+
+    def features(self, img: torch.Tensor) -> list[torch.Tensor]:
+        """The trunk's activations (relu1_2 ... relu5_3 for VGG16), each channel vector unit-normalised."""
+        self._check_size(img)
+        img = to_rgb(img)
+        x = self.net.scaling_layer(img) if self.net.version == "0.1" else img
+        return [unit_normalize(f) for f in self.net.net(x)]
+
+    def quadratic(self, diffs: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Σ_l spatial mean of head_l(δ_l²) per pair [N]. A v0.1 head is a 1 x 1 convolution without bias (plus a
+        dropout that eval mode turns off), so this is a quadratic form in δ; without heads (lpips=False) the
+        channels are summed."""
+        if self.net.lpips:
+            return sum(lin(d.square()).mean(dim=(1, 2, 3)) for lin, d in zip(self.net.lins, diffs))
+        return sum(d.square().sum(dim=1).mean(dim=(1, 2)) for d in diffs)
 
 
 def load_vgg16_trunk(net, state: dict) -> None:

@@ -3,6 +3,9 @@
     feature net   factory(device) -> callable(uint8 NCHW) -> float [N, D]        (FID, KID, FD)
     distance      factory(device) -> callable(img0, img1) -> [N], float [-1, 1]  (PPL, the projector)
 
+A distance that is a quadratic form of a feature difference (LPIPS-VGG16, synth-lpips, mse) also has
+`features` and `quadratic` (features/quadratic.py); `quadratic_distance` hands it to PPL's method='jvp'.
+
 Every entry has a `short` label: None for the network of the papers' protocol (Inception for FID,
 LPIPS-VGG16 for PPL), which keeps NVIDIA's metric names, and a short word otherwise ('synth', 'mse'),
 which goes into the metric's name, so a number measured with another network is never mistaken for
@@ -19,6 +22,7 @@ import torch
 from ..errors import ConfigError
 from ..images import to_rgb
 from . import inception, lpips, synth
+from .quadratic import PixelMSE, QuadraticDistance
 
 KINDS = ("features", "distance")
 
@@ -95,9 +99,17 @@ def extract(net: Callable, img_uint8: torch.Tensor) -> torch.Tensor:
     return net(img_uint8).float().reshape(img_uint8.shape[0], -1)
 
 
-def mse(img0: torch.Tensor, img1: torch.Tensor) -> torch.Tensor:
-    """Pixel mean squared error per pair: a distance for tests and quick looks."""
-    return (img0 - img1).square().flatten(1).mean(dim=1)
+def quadratic_distance(distance, device) -> tuple[QuadraticDistance, str]:
+    """`resolve_distance` for PPL's method='jvp': the distance must be a quadratic form of a feature difference
+    and offer `features` and `quadratic` (features/quadratic.py); a one-line ConfigError names any other."""
+    fn, name = resolve_distance(distance, device)
+    if not isinstance(fn, QuadraticDistance):
+        raise ConfigError(f"distance '{name}' has no quadratic form (methods `features` and `quadratic`), which "
+                          f"PPL's method='jvp' needs; use method='fd'")
+    return fn, name
+
+
+mse = PixelMSE()    # pixel mean squared error per pair: a distance for tests and quick looks
 
 
 register(inception.NAME, "features", inception.load_inception, short=None)

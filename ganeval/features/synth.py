@@ -14,22 +14,28 @@ and FID on synthfaces with these two instead, and every result row names them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn as nn
 
 from ..images import to_rgb
 from .attributes import AttributeClassifiers, load_classifiers
+from .quadratic import unit_normalize
 
 
 def _unit(x: torch.Tensor, groups: int, eps: float = 1e-10) -> torch.Tensor:
     """[N, G*c, H, W] -> [N, G, c, H, W] with each network's channel vector of unit length."""
     n, gc, h, w = x.shape
-    x = x.reshape(n, groups, gc // groups, h, w)
-    return x / (x.square().sum(dim=2, keepdim=True).sqrt() + eps)
+    return unit_normalize(x.reshape(n, groups, gc // groups, h, w), dim=2, eps=eps)
 
 
 class SynthLPIPS(nn.Module):
-    """`distance(img0, img1) -> Tensor[N]` for float images in [-1, 1] (any size; see `prepare`)."""
+    """`distance(img0, img1) -> Tensor[N]` for float images in [-1, 1] (any size; see `prepare`).
+
+    A quadratic form of a feature difference (features/quadratic.py): `features` and `quadratic` are the two
+    halves of `distance`, which PPL's method='jvp' uses separately.
+    """
 
     name = "synth-lpips"
 
@@ -37,16 +43,18 @@ class SynthLPIPS(nn.Module):
         super().__init__()
         self.net = classifiers.eval().requires_grad_(False)
 
+    def features(self, img: torch.Tensor) -> list[torch.Tensor]:
+        """Per trunk layer, [N, G, c, H, W]: each network's channel vector at each position, unit length."""
+        return [_unit(a, self.net.num_attrs) for a in self.net.trunk(img)]
+
+    def quadratic(self, diffs: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Σ_layers mean over networks and positions of Σ_channels δ², for feature differences δ [N]."""
+        return sum(d.square().sum(dim=2).mean(dim=(1, 2, 3)) for d in diffs)
+
     def distance(self, img0: torch.Tensor, img1: torch.Tensor) -> torch.Tensor:
         if img0.shape != img1.shape:
             raise ValueError(f"image shapes differ: {tuple(img0.shape)} vs {tuple(img1.shape)}")
-        g = self.net.num_attrs
-        f0, f1 = self.net.trunk(img0), self.net.trunk(img1)
-        total = torch.zeros(len(img0), device=img0.device)
-        for a, b in zip(f0, f1):
-            d = (_unit(a, g) - _unit(b, g)).square().sum(dim=2)   # [N, G, H, W]
-            total = total + d.mean(dim=(1, 2, 3))
-        return total
+        return self.quadratic([a - b for a, b in zip(self.features(img0), self.features(img1))])
 
     def forward(self, img0: torch.Tensor, img1: torch.Tensor) -> torch.Tensor:
         return self.distance(img0, img1)

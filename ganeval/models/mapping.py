@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..utils import at_least_float32
 from .ops import FullyConnectedLayer, normalize_2nd_moment
 
 
@@ -36,7 +37,8 @@ class MappingNetwork(nn.Module):
     def forward(self, z: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int | None = None,
                 update_w_avg: bool | None = None) -> torch.Tensor:
         """z [N, z_dim] -> ws [N, num_ws, w_dim], truncated towards w_avg on the first `cutoff` layers."""
-        x = normalize_2nd_moment(z.float()) if self.normalize_z else z.float()
+        z = at_least_float32(z)
+        x = normalize_2nd_moment(z) if self.normalize_z else z
         for idx in range(self.depth):
             x = getattr(self, f"fc{idx}")(x)
         if update_w_avg is None:

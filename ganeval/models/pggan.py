@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..utils import at_least_float32
 from .base import Generator, check_noise_mode, config_of
 from .mapping import MappingNetwork
 from .ops import (
@@ -105,7 +106,7 @@ class PGGANSynthesis(ProgressiveMixin, nn.Module):
     def forward(self, ws: torch.Tensor, noise_mode: str = "random", lod: float | None = None,
                 native_resolution: bool = False) -> torch.Tensor:
         check_noise_mode(noise_mode)
-        z = ws[:, 0].float()
+        z = at_least_float32(ws[:, 0])
         x = self.b4_fc(z).reshape(z.shape[0], -1, 4, 4)
         x = self._pn(bias_act(x, self.b4_bias, act="lrelu"))
         x = self._pn(self.b4_conv(x))

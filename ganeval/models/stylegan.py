@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..utils import at_least_float32
 from .base import Generator, check_noise_mode, config_of
 from .mapping import MappingNetwork
 from .ops import Conv2dLayer, FullyConnectedLayer, bias_act, channels_for, filter2d, log2_int, setup_filter
@@ -84,7 +85,7 @@ class StyleGANSynthesis(ProgressiveMixin, nn.Module):
     def forward(self, ws: torch.Tensor, noise_mode: str = "random", lod: float | None = None,
                 native_resolution: bool = False) -> torch.Tensor:
         check_noise_mode(noise_mode)
-        ws = ws.float()
+        ws = at_least_float32(ws)
         x = self.const.unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
 
         def block(i, res, x):

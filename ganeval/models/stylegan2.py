@@ -13,6 +13,7 @@ import math
 import torch
 from torch import nn
 
+from ..utils import at_least_float32
 from .base import Generator, check_noise_mode, config_of
 from .mapping import MappingNetwork
 from .ops import (
@@ -121,7 +122,7 @@ class SynthesisBlock(nn.Module):
         if img is not None:
             img = upsample2d(img, self.resample_filter)
         if self.is_last or self.architecture == "skip":
-            y = self.torgb(x, next(w_iter)).float()
+            y = at_least_float32(self.torgb(x, next(w_iter)))
             img = img + y if img is not None else y
         return x, img
 
@@ -147,7 +148,7 @@ class SynthesisNetwork(nn.Module):
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
         check_noise_mode(noise_mode)
-        ws = ws.float()
+        ws = at_least_float32(ws)
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:

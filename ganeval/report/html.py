@@ -18,7 +18,8 @@ from .sections import sections
 from .tables import summary_rows
 
 PROTOCOL_COLUMNS = ["label", "metric", "space", "num_samples", "protocol_samples", "seed", "feature_net", "crop",
-                    "sampling", "epsilon", "resize_rule", "psi", "ci_method", "time_s", "note"]
+                    "sampling", "method", "precision", "epsilon", "resize_rule", "psi", "ci_method", "time_s",
+                    "note"]
 
 
 def markdown_table(df: pd.DataFrame, index: bool = True) -> str:
