@@ -3,6 +3,7 @@
     ppl(G, space='w', sampling='end', ...)          perceptual path length (ppl.py)
     separability(G, classifiers, attrs='all', ...)  linear separability (separability.py)
     fid(G, reference, ...), kid(G, reference, ...)  Fréchet / kernel Inception distance (fid.py, kid.py)
+    equivariance(G, kind='int'|'frac'|'rot', ...)   EQ-T, EQ-T_frac, EQ-R of StyleGAN3 (equivariance.py)
     truncation_sweep(G, psis, metrics, ...)         any presets over a psi grid (truncation.py)
     evaluate(G_or_path, presets, ...)               named presets (presets.py) -> one table (evaluate.py)
 
@@ -13,6 +14,7 @@ blocks through runner.py: sharded over the processes of a torchrun job with resu
 process, and resumable from a state directory (`state_dir=`, CLI `--state`).
 """
 
+from .equivariance import equivariance
 from .evaluate import evaluate
 from .fid import fid
 from .frechet import frechet_distance
@@ -29,8 +31,8 @@ from .truncation import plot_truncation, truncation_sweep
 
 __all__ = [
     "COLUMNS", "PRESETS", "FeatureStats", "Preset", "ReferenceStats", "RunOptions", "bootstrap_ci",
-    "conditional_entropy", "crop_box", "downsample_factor", "evaluate", "fid", "frechet_distance", "get_preset",
-    "kernel_distance", "kid", "lerp", "list_presets", "make_table", "percentile_filter", "plot_truncation", "ppl",
-    "ppl_distances", "presets_table", "read_table", "reference_stats", "run_preset", "separability",
-    "separability_from_predictions", "slerp", "truncation_sweep", "write_table",
+    "conditional_entropy", "crop_box", "downsample_factor", "equivariance", "evaluate", "fid", "frechet_distance",
+    "get_preset", "kernel_distance", "kid", "lerp", "list_presets", "make_table", "percentile_filter",
+    "plot_truncation", "ppl", "ppl_distances", "presets_table", "read_table", "reference_stats", "run_preset",
+    "separability", "separability_from_predictions", "slerp", "truncation_sweep", "write_table",
 ]

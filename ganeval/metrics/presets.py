@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from .common import metric_device
+from .equivariance import equivariance
 from .fid import fid
 from .kid import kid
 from .options import RunOptions
@@ -84,6 +85,13 @@ _PRESETS = (
            description="FID, 50k generated against the first 50k reals (StyleGAN, StyleGAN2)"),
     Preset("kid50k", kid, dict(num_real=50_000, num_subsets=100, max_subset_size=1000), 50_000,
            needs=("reference",), description="KID, 50k against 50k reals, 100 subsets of 1000 (ADA)"),
+    # StyleGAN3 (Karras et al. 2021, Appendix E; NVlabs/stylegan3 metric_main.py): 50,000 samples, PSNR in dB.
+    Preset("eqt50k_int", equivariance, dict(kind="int", translate_max=0.125), 50_000,
+           description="EQ-T: integer translation up to 1/8 of the image, PSNR dB (StyleGAN3 Table 1/2)"),
+    Preset("eqt50k_frac", equivariance, dict(kind="frac", translate_max=0.125), 50_000,
+           description="EQ-T_frac: fractional translation up to 1/8 of the image, PSNR dB (StyleGAN3 Table 1)"),
+    Preset("eqr50k", equivariance, dict(kind="rot", rotate_max=1.0), 50_000,
+           description="EQ-R: rotation up to +-180 degrees (rotate_max 1 pi rad), PSNR dB (StyleGAN3 Table 1/2)"),
     # The embedded default: fid50k_full's protocol with the bundled synthetic-benchmark features.
     Preset("fd_synth", fid, dict(num_real=None, xflip=False, feature_net="synth-fd", sqrt_method="eigh"), 50_000,
            needs=("reference",),
