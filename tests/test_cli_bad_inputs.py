@@ -70,6 +70,11 @@ CASES = [
     ("separability --ckpt {MODEL} --n-jobs 0", "--n-jobs"),
     ("separability --ckpt {MODEL} --n-jobs -5", "--n-jobs"),
     ("separability --ckpt {MODEL} --keep 0", "--keep"),
+    ("separability --ckpt {MODEL} --svm sag", "--svm"),
+    ("separability --ckpt {MODEL} --svm batched --n-jobs 2", "--n-jobs"),
+    ("ppl --ckpt {MODEL} --method newton", "--method"),
+    ("ppl --ckpt {MODEL} --method jvp --epsilon 1e-3", "--epsilon"),
+    ("ppl --ckpt {MODEL} --precision bf16", "--precision"),
     ("fid --ckpt {MODEL} --data synthfaces:64?res=64 --num-real 1", "--num-real"),
     ("truncation --ckpt {MODEL} --psi a:b:c --metrics ppl2_wend_synth", "psi"),
     ("truncation --ckpt {MODEL} --psi nan --metrics ppl2_wend_synth", "finite"),
@@ -105,6 +110,9 @@ CASES = [
     # Numbers that would mean nothing.
     ("generate {nan_ckpt} --out {tmp}/g.png", "NaN"),
     ("fid --ckpt {nan_ckpt} --data synthfaces:64?res=64 --feature-net synth-fd --samples 16", "NaN"),
+    ("ppl --ckpt {nan_ckpt} --distance mse --samples 16", "NaN"),
+    ("ppl --ckpt {nan_ckpt} --distance mse --samples 16 --method jvp", "NaN"),
+    ("separability --ckpt {nan_ckpt} --samples 64", "NaN"),
     ("fid --ckpt {MODEL} --data {stats_dim} --feature-net synth-fd --samples 16", "damaged statistics"),
     ("fid --ckpt {MODEL} --data {stats_nan} --feature-net synth-fd --samples 16", "damaged statistics"),
 ]

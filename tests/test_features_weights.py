@@ -166,3 +166,24 @@ def test_unreadable_inception_weights_are_one_line(content, tmp_path, monkeypatc
     with pytest.raises(W.WeightsFileError) as e:
         load_inception("cpu")
     assert "\n" not in str(e.value) and str(path) in str(e.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04truncated", bytes(range(256)) * 4, "code", "other-net"])
+def test_unreadable_vgg16_weights_are_one_line(content, tmp_path, monkeypatch):
+    """LPIPS' VGG16 trunk file, damaged the same ways: one line naming the file and `weights fetch vgg16`."""
+    import torch
+
+    from ganeval.features.lpips import load_lpips_vgg16
+
+    monkeypatch.setenv("GANEVAL_WEIGHTS", str(tmp_path))
+    monkeypatch.setenv(W.ALLOW_UNVERIFIED, "1")    # the sha256 check would refuse first; here the reading is tested
+    path = tmp_path / "vgg16-397923af.pth"
+    if content == "code":
+        torch.save({"features.0.weight": torch.zeros(1), "hook": Path}, path)
+    elif content == "other-net":
+        torch.save({"conv.weight": torch.zeros(3, 3)}, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(W.WeightsFileError) as e:
+        load_lpips_vgg16("cpu")
+    assert "\n" not in str(e.value) and str(path) in str(e.value) and "weights fetch vgg16" in str(e.value)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.svm import LinearSVC
 
-from ganeval.errors import ConfigError, MetricError
+from ganeval.errors import ConfigError, MetricError, NonFiniteError
 from ganeval.metrics.separability import (
     CLASSIFIER_BATCH,
     conditional_entropy,
@@ -170,10 +170,14 @@ def test_separability_with_the_batched_solver(metric_G, tiny_classifiers, tmp_pa
     df = separability(G, svm="batched", **kw)
     assert (df["svm_solver"] == "batched-newton").all() and len(df) == 6
     assert df[df.attr != "ALL"]["svm_converged"].all() and np.isfinite(df["value"]).all()
+    # The state holds latents and logits, not fits: the other solver refits them without generating again, and
+    # gives what a fresh run with that solver gives.
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
-    assert manifest["settings"]["svm"] == "batched"
-    with pytest.raises(ConfigError, match="svm batched -> liblinear"):  # the state holds another solver's run
-        separability(G, svm="liblinear", n_jobs=1, **kw)
+    assert "svm" not in manifest["settings"]
+    resumed = separability(G, svm="liblinear", n_jobs=1, **kw)
+    fresh = separability(G, svm="liblinear", n_jobs=1, **{**kw, "state_dir": None})
+    assert (resumed["svm_solver"] == fresh["svm_solver"]).all() and resumed["svm_solver"].iloc[0] != "batched-newton"
+    np.testing.assert_array_equal(resumed["value"].to_numpy(), fresh["value"].to_numpy())
     with pytest.raises(ConfigError, match="unknown svm"):
         separability(G, svm="newton", **kw)
 
@@ -189,3 +193,35 @@ def test_generator_without_w_gets_z_rows_only(metric_G, tiny_classifiers):
 def test_classifier_contract_is_checked(metric_G):
     with pytest.raises(ConfigError, match="attr_names"):
         separability(metric_G(res=8), torch.nn.Linear(2, 2), num_samples=4)
+
+
+def test_rows_warn_about_too_few_samples_and_foreign_classifiers(metric_G, tiny_classifiers):
+    G, clf = metric_G(res=16), tiny_classifiers(resolution=8)
+    few = separability(G, clf, attrs="male", num_samples=40, n_jobs=1, bootstrap=0)
+    # 20 kept samples against G's z_dim: any labelling is separable, LS = 1 is empty, and the rows say so.
+    assert G.z_dim + 1 >= 20
+    assert few["warning"].str.contains("only 20 kept samples").all()
+    many = separability(G, clf, attrs="male", num_samples=4 * G.z_dim + 8, n_jobs=1, bootstrap=0)
+    assert many["warning"].isna().all()   # classifiers given as a module: nothing known about them
+
+
+def test_bundled_classifiers_on_a_foreign_generator_warn():
+    from ganeval.metrics.separability import _foreign_judge
+
+    class G:
+        training_data = "synthfaces:70000?res=64"
+
+    assert _foreign_judge(G, "synthfaces-classifiers") is None
+    G.training_data = "/data/ffhq-1024.zip"
+    assert "trained on /data/ffhq-1024.zip" in _foreign_judge(G, "synthfaces-classifiers")
+    G.training_data = None
+    assert "does not record its training data" in _foreign_judge(G, "synthfaces-classifiers-b")
+    assert _foreign_judge(G, "nvidia-celebahq") is None
+
+
+def test_nan_generator_stops_separability(metric_G, tiny_classifiers):
+    G, clf = metric_G(res=16), tiny_classifiers(resolution=8)
+    with torch.no_grad():
+        next(iter(G.synthesis.parameters())).fill_(float("nan"))
+    with pytest.raises(NonFiniteError, match="NaN or Inf for sample 0"):
+        separability(G, clf, attrs="male", num_samples=40, n_jobs=1, bootstrap=0)

@@ -98,6 +98,12 @@ def _emit(df, out, ckpt=None) -> None:
         click.echo(f"wrote {out}", err=True)
 
 
+def _given(name: str) -> bool:
+    """Whether the user typed option `name` (not its default)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source != click.core.ParameterSource.DEFAULT
+
+
 def _progress(quiet):
     return False if quiet else None
 
@@ -110,7 +116,12 @@ def _progress(quiet):
               help="Face crop (the ppl_* presets); --no-crop with w/end is ppl2_wend.")
 @click.option("--distance", default="lpips-vgg16", show_default=True,
               help="lpips-vgg16 (NVIDIA; needs vgg16-397923af.pth), synth-lpips (bundled), mse.")
-@click.option("--epsilon", type=FiniteFloat(0, lo_open=True), default=1e-4, show_default=True)
+@click.option("--epsilon", type=FiniteFloat(0, lo_open=True), default=1e-4, show_default=True,
+              help="Finite-difference step (method fd).")
+@click.option("--method", type=click.Choice(["fd", "jvp"]), default="fd", show_default=True,
+              help="fd: the papers' finite difference (the reference); jvp: its eps -> 0 limit by forward-mode AD.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True,
+              help="bf16 autocast of generator and distance net (method jvp only).")
 @click.option("--resize-rule", type=click.Choice(["tf", "ada"]), default="tf", show_default=True,
               help="Downsample factor from the cropped size (StyleGAN/StyleGAN2 TF) or from the model size (ADA/SG3).")
 @click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
@@ -119,20 +130,27 @@ def _progress(quiet):
               help="Bootstrap replicates for the 95% interval (0: none).")
 @_distributed
 def ppl(ckpt, device, batch_size, seed, samples, out, quiet, state, space, sampling, crop, distance, epsilon,
-        resize_rule, psi, cutoff, bootstrap):
+        method, precision, resize_rule, psi, cutoff, bootstrap):
     """Perceptual path length (StyleGAN §4.2; NVIDIA's protocol).
 
     \b
       ganeval ppl --ckpt ffhq.pt --space w --sampling end            # ppl_wend, 100k samples
       ganeval ppl --ckpt ffhq.pt --no-crop --samples 2000            # ppl2_wend, quick look
       ganeval ppl --ckpt synthfaces-stylegan-map8 --no-crop --distance synth-lpips --samples 200
+      ganeval ppl --ckpt synthfaces-stylegan-map8 --no-crop --distance synth-lpips --samples 200 --method jvp
       torchrun --nproc_per_node 8 --no-python ganeval ppl --ckpt ffhq.pt --state runs/ppl_wend
     """
     from ..metrics.presets import ppl_preset, run_preset
 
+    if method == "jvp" and _given("epsilon"):
+        raise click.UsageError("--epsilon is the finite difference's step; --method jvp has none")
+    if precision != "fp32" and method != "jvp":
+        raise click.BadParameter("bf16 needs --method jvp (the finite difference over epsilon=1e-4 is lost "
+                                 "in bf16 rounding)", param_hint="--precision")
     G = _load(ckpt, device)
     df = run_preset(ppl_preset(space, sampling, crop), G, num_samples=samples, distance=distance, epsilon=epsilon,
-                    resize_rule=resize_rule, truncation_psi=psi, truncation_cutoff=cutoff, bootstrap=bootstrap,
+                    method=method, precision=precision, resize_rule=resize_rule, truncation_psi=psi,
+                    truncation_cutoff=cutoff, bootstrap=bootstrap,
                     seed=seed, batch_size=batch_size, device=device, progress=_progress(quiet), state_dir=state)
     _emit(df, out, ckpt)
 
@@ -143,25 +161,31 @@ def ppl(ckpt, device, batch_size, seed, samples, out, quiet, state, space, sampl
 @click.option("--classifiers", default="synthfaces-classifiers", show_default=True,
               help="Attribute classifiers: bundled name or file.")
 @click.option("--keep", type=click.IntRange(min=1), default=None, help="Most confident samples kept (default half).")
+@click.option("--svm", type=click.Choice(["liblinear", "batched"]), default="liblinear", show_default=True,
+              help="liblinear: the 2019 LinearSVC fits (the reference); batched: all attributes of a space in one "
+                   "converged Newton solve (fast).")
 @click.option("--n-jobs", type=click.IntRange(min=1), default=None,
               help="Parallel SVM fits per process (worker processes; default min(8, cores per process)).")
 @click.option("--psi", type=FiniteFloat(), default=1.0, show_default=True, help="Truncation psi (protocol: 1).")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=200, show_default=True)
 @_distributed
-def separability(ckpt, device, batch_size, seed, samples, out, quiet, state, attrs, classifiers, keep, n_jobs, psi,
-                 bootstrap):
+def separability(ckpt, device, batch_size, seed, samples, out, quiet, state, attrs, classifiers, keep, svm, n_jobs,
+                 psi, bootstrap):
     """Linear separability of Z and W (StyleGAN §4.2; NVIDIA's protocol, 200k samples, keep 100k).
 
     \b
       ganeval separability --ckpt ffhq.pt --attrs all --classifiers synthfaces-classifiers
       ganeval separability --ckpt synthfaces-stylegan-map8 --attrs male,smiling --samples 1000
+      ganeval separability --ckpt synthfaces-stylegan-map8 --samples 1000 --svm batched
     """
     from ..metrics.presets import run_preset
 
+    if svm == "batched" and _given("n_jobs"):
+        raise click.UsageError("--n-jobs sets liblinear's worker processes; --svm batched solves in this process")
     G = _load(ckpt, device)
-    df = run_preset("ls", G, num_samples=samples, classifiers=classifiers, attrs=attrs, num_keep=keep, n_jobs=n_jobs,
-                    truncation_psi=psi, bootstrap=bootstrap, seed=seed, batch_size=batch_size, device=device,
-                    progress=_progress(quiet), state_dir=state)
+    df = run_preset("ls", G, num_samples=samples, classifiers=classifiers, attrs=attrs, num_keep=keep, svm=svm,
+                    n_jobs=n_jobs, truncation_psi=psi, bootstrap=bootstrap, seed=seed, batch_size=batch_size,
+                    device=device,                    progress=_progress(quiet), state_dir=state)
     _emit(df, out, ckpt)
 
 

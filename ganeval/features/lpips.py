@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..errors import MetricError, WeightsNotFoundError
+from ..errors import MetricError
 from ..images import to_rgb
 from . import weights as weights_registry
 from .quadratic import unit_normalize
@@ -95,10 +95,8 @@ def load_lpips_vgg16(device: torch.device | str = "cpu", path: str | os.PathLike
 def _build(file) -> LPIPSDistance:
     import lpips
 
-    state = torch.load(file, map_location="cpu", weights_only=True)
-    missing = [k for k in ("features.0.weight", "features.28.weight") if k not in state]
-    if missing:
-        raise WeightsNotFoundError(f"{file} is not a torchvision VGG16 state dict (no {missing[0]})")
+    # Empty, truncated, random or code-carrying files end in one line naming the file (weights.read_state_dict).
+    state = weights_registry.read_state_dict(file, "vgg16", expect=("features.0.weight", "features.28.weight"))
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         model = lpips.LPIPS(net="vgg", version="0.1", pretrained=True, pnet_rand=True, verbose=False)

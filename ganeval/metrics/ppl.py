@@ -34,11 +34,12 @@ metric's name ('ppl2_wend_synth').
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 import torch
 
-from ..errors import ConfigError, MetricError
+from ..errors import ConfigError, MetricError, NonFiniteError
 from ..features.registry import REGISTRY, quadratic_distance, resolve_distance
 from ..images import box_downsample
 from ..utils import at_least_float32
@@ -237,7 +238,11 @@ def ppl_jvp_distances(G, z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor, sp
             img = at_least_float32(G.synthesis(path(s), noise_mode="const"))
             return tuple(dist.features(distance_input(img, crop, resize_rule, G.img_resolution)))
 
-        _, tangents = torch.func.jvp(features, (t,), (torch.ones_like(t),))
+        with warnings.catch_warnings():
+            # torch/_decomp/decompositions_for_jvp.py calls the deprecated torch.jit.script when first imported
+            # by torch.func.jvp; the FutureWarning is torch's own and says nothing to a ganeval user.
+            warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
+            _, tangents = torch.func.jvp(features, (t,), (torch.ones_like(t),))
     return at_least_float32(dist.quadratic([at_least_float32(v) for v in tangents]).reshape(-1))
 
 
@@ -290,6 +295,14 @@ def ppl(G, space: str = "w", sampling: str = "end", epsilon: float = 1e-4, num_s
             for s in range(0, stop - start, batch):
                 sl = slice(s, min(s + batch, stop - start))
                 d = distances(z0[sl], z1[sl], t[sl])
+                bad = ~torch.isfinite(d)
+                if bool(bad.any()):
+                    # A NaN image (damaged weights) makes a NaN distance, which the percentile filter would drop
+                    # or carry into a NaN mean written as a result.
+                    where = getattr(G, "checkpoint_path", None) or f"this {G.arch} generator"
+                    raise NonFiniteError(f"{where}: PPL distance NaN or Inf for pair "
+                                         f"{start + s + int(bad.nonzero()[0, 0])} (damaged weights or a non-finite "
+                                         f"option)")
                 out.append(d.cpu())
                 tick(d.numel())
         return dict(distances=torch.cat(out).numpy())

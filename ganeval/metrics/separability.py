@@ -41,9 +41,10 @@ from sklearn.svm import LinearSVC
 
 from .. import dist
 from ..data.attributes import resolve_attrs
-from ..errors import ConfigError, MetricError
+from ..errors import ConfigError, MetricError, NonFiniteError
 from ..features.attributes import load_classifiers
 from ..images import box_downsample, to_rgb
+from ..models.generate import check_finite
 from . import sampling as streams
 from .common import Timer, prepare_generator
 from .options import RunOptions
@@ -382,6 +383,8 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
             w = G.mapping(z.to(device), truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
             with streams.seeded_global_rng(seed, "gen/noise", b, device):
                 img = G.synthesis(w, noise_mode="random").float()
+            # NaN images would be classified into plausible-looking labels and a plausible LS.
+            check_finite(img, G, range(start, stop))
             img = to_rgb(img)
             if resize == "box":
                 img = box_downsample(img, res)
@@ -398,8 +401,10 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
         # Only latents and logits leave the chunk: images never accumulate.
         return dict(z=torch.cat(zs).numpy(), w=torch.cat(ws).numpy(), logits=torch.cat(logits).numpy())
 
+    # The chunks hold latents and logits only, which the solver does not touch: a state folder finished with one
+    # `svm` is refitted with the other without generating anything again.
     settings = dict(attrs=attr_names, num_keep=num_keep, spaces=list(spaces), seed=seed, bootstrap=bootstrap,
-                    truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, device=device.type, svm=svm)
+                    truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, device=device.type)
     with Timer() as timer, torch.no_grad():
         zs, ws, logits = [], [], []
         for _, payload in run_chunks("ls", num_samples, compute, settings=settings,
@@ -409,13 +414,42 @@ def separability(G, classifiers="synthfaces-classifiers", attrs="all", num_sampl
             ws.append(payload["w"])
             logits.append(payload["logits"])
         z_all, w_all, logit_all = np.concatenate(zs), np.concatenate(ws), np.concatenate(logits)
+        if not np.isfinite(logit_all).all():
+            raise NonFiniteError(f"the attribute classifiers output NaN or Inf for sample "
+                                 f"{int(np.nonzero(~np.isfinite(logit_all).all(axis=1))[0][0])} (damaged weights)")
         df = separability_from_predictions(z_all, w_all if "w" in spaces else None, logit_all, attr_names,
                                            num_keep, seed=seed, n_jobs=n_jobs, bootstrap=bootstrap, name=name,
                                            svm=svm, device=device)
         if "z" not in spaces:
             df = df[df["space"] != "z"]
+    warning = "; ".join(w for w in (_few_samples(num_keep, z_all.shape[1], w_all.shape[1] if "w" in spaces else 0),
+                                    _foreign_judge(G, classifiers)) if w) or None
     common = dict(num_samples=num_samples, seed=seed, psi=truncation_psi, truncation_cutoff=truncation_cutoff,
                   feature_net=str(classifiers) if isinstance(classifiers, (str, os.PathLike))
                   else getattr(clf, "name", type(clf).__name__), time_s=timer.elapsed,
-                  classifier_resolution=res, classifier_resize=resize)
+                  classifier_resolution=res, classifier_resize=resize, warning=warning)
     return make_table(G, df.to_dict("records"), **common)
+
+
+def _few_samples(num_keep: int, *dims: int) -> str | None:
+    """A warning when the kept samples do not outnumber the latent dimensions (plus the intercept): a linear SVM
+    then separates any labelling, every entropy is 0 and LS = 1 says nothing about the space."""
+    dim = max(dims)
+    if num_keep > dim + 1:
+        return None
+    return (f"only {num_keep} kept samples for {dim}-dimensional latents: a hyperplane separates any labelling, "
+            f"so LS = 1 means nothing here (the protocol keeps 100,000 of 200,000)")
+
+
+def _foreign_judge(G, classifiers) -> str | None:
+    """A warning when the bundled synthetic-face classifiers judge a generator not trained on synthfaces (or one
+    whose checkpoint does not say what it was trained on): their attributes are the benchmark's, whose images
+    they have seen; on other faces their labels, and the LS built on them, are not the paper's."""
+    if not (isinstance(classifiers, str) and classifiers.startswith("synthfaces-classifiers")):
+        return None
+    data = getattr(G, "training_data", None)
+    if data and str(data).startswith("synthfaces"):
+        return None
+    origin = f"was trained on {data}" if data else "does not record its training data"
+    return (f"the bundled {classifiers} know only the synthetic-face benchmark, and this checkpoint {origin}: "
+            f"for CelebA/FFHQ faces use --classifiers nvidia-celebahq (NVIDIA's 40 CelebA-HQ networks)")
