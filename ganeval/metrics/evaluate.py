@@ -11,7 +11,7 @@ from ..checkpoints import load_generator
 from ..errors import MetricError
 from .common import metric_device
 from .options import RunOptions
-from .presets import get_preset, parse_presets, route_options, run_preset, with_state
+from .presets import get_preset, parse_presets, route_options, run_preset, shared_generation, with_state
 from .tables import make_table
 
 
@@ -26,6 +26,10 @@ def evaluate(G_or_path, presets=("fid50k_full",), *, reference=None, classifiers
     truncation_cutoff, bootstrap) apply to every preset; other `options` (e.g. n_jobs, distance,
     resize_rule, xflip, cache) go to the presets that take them, and one that no preset takes is a
     ConfigError naming it.
+
+    Presets that look at the same images (FID, KID and the other metrics on features of generated images, at the
+    same sample count) share one generation pass: each image is generated once and every feature net they need
+    runs on it (generated.py); each number is the one the preset gives alone.
 
     A preset this generator cannot have (MetricError: PPL or LS in W without a mapping network) gives one row
     with value NaN and a `note` saying why; the other presets' rows are kept. Under torchrun every process runs
@@ -43,16 +47,17 @@ def evaluate(G_or_path, presets=("fid50k_full",), *, reference=None, classifiers
     else:
         G = G_or_path
     frames = []
-    for name in names:
-        try:
-            frames.append(run_preset(name, G, num_samples=num_samples, reference=reference, classifiers=classifiers,
-                                     opts=with_state(o, name), **per_preset[name]))
-        except MetricError as e:
-            # A number this generator cannot have (PPL in W without a mapping network): a marked row, as in
-            # `ganeval compare`, and the other presets' rows are kept.
-            frames.append(make_table(G, [dict(metric=name, value=math.nan, ci_low=math.nan, ci_high=math.nan,
-                                              seed=o.seed, protocol_samples=get_preset(name).protocol_samples,
-                                              note=f"n/a: {e}")]))
+    with shared_generation(G, names, per_preset, num_samples, o):
+        for name in names:
+            try:
+                frames.append(run_preset(name, G, num_samples=num_samples, reference=reference,
+                                         classifiers=classifiers, opts=with_state(o, name), **per_preset[name]))
+            except MetricError as e:
+                # A number this generator cannot have (PPL in W without a mapping network): a marked row, as in
+                # `ganeval compare`, and the other presets' rows are kept.
+                frames.append(make_table(G, [dict(metric=name, value=math.nan, ci_low=math.nan, ci_high=math.nan,
+                                                  seed=o.seed, protocol_samples=get_preset(name).protocol_samples,
+                                                  note=f"n/a: {e}")]))
     df = pd.concat(frames, ignore_index=True)
     if checkpoint is not None:
         df["checkpoint"] = checkpoint

@@ -12,6 +12,7 @@ left as the protocol sets them; an option its routine does not take is an error,
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 from collections.abc import Callable
@@ -20,9 +21,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..errors import ConfigError
+from ..features.registry import canonical
 from .common import metric_device
 from .equivariance import equivariance
 from .fid import fid
+from .generated import share_generation
 from .kid import kid
 from .options import RunOptions
 from .ppl import ppl
@@ -203,6 +206,42 @@ def preset_reference_stats(preset: str, reference, resolution: int, *, num_real:
     return reference_stats(reference, resolution, net, real, flip, capture_all=p.routine is kid,
                            batch_size=batch_size or 64, device=metric_device(device), cache=cache, progress=progress,
                            state_dir=state_dir)
+
+
+# Routines that read features of generated images through generated.generated_features, with the argument that
+# names their feature net: presets of these can share one generation pass (generated.share_generation).
+FEATURE_ROUTINES = {fid: "feature_net", kid: "feature_net"}
+
+
+def generated_nets(preset: str | Preset, options: dict | None = None) -> list[str]:
+    """The feature nets preset `preset` runs on generated images with `options` (its own settings win); [] for
+    presets that generate their own samples (PPL, LS, equivariance)."""
+    p = preset if isinstance(preset, Preset) else get_preset(preset)
+    arg = FEATURE_ROUTINES.get(p.routine)
+    if arg is None:
+        return []
+    given = {k: v for k, v in (options or {}).items() if v is not None}
+    given.update(p.settings)
+    return [canonical(given.get("features") or given.get(arg) or p.setting(arg))]
+
+
+@contextlib.contextmanager
+def shared_generation(G, names: list[str], per_preset: dict[str, dict], num_samples: int | dict | None,
+                      opts: RunOptions):
+    """Run presets `names` (their options `per_preset`; `num_samples`: one count, {preset: count} or None for the
+    protocols' counts) on G with one generation pass per sample count for all the feature nets they read
+    (generated.share_generation); the numbers are those of separate runs."""
+    plan: dict[int, list[str]] = {}
+    for name in names:
+        p = get_preset(name)
+        nets = generated_nets(p, per_preset.get(name))
+        n = num_samples.get(name) if isinstance(num_samples, dict) else num_samples
+        if nets:
+            plan.setdefault(int(n) if n is not None else p.num_samples, []).extend(nets)
+    with share_generation(G, plan, seed=opts.seed, batch_size=opts.batch(64), truncation_psi=opts.truncation_psi,
+                          truncation_cutoff=opts.truncation_cutoff, state_dir=opts.state_dir,
+                          progress=opts.progress) as sharing:
+        yield sharing
 
 
 def with_state(opts: RunOptions, *parts) -> RunOptions:

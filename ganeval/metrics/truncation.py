@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from ..errors import ConfigError
 from ..utils import atomic_write, parse_float_range
 from .options import RunOptions
-from .presets import get_preset, parse_presets, route_options, run_preset, with_state
+from .presets import get_preset, parse_presets, route_options, run_preset, shared_generation, with_state
 
 
 def parse_psis(spec) -> list[float]:
@@ -51,10 +51,11 @@ def truncation_sweep(G, psis, metrics=("fid50k_full",), num_samples: int | None 
     o = RunOptions.make(opts, **run)
     frames = []
     for psi in psis:
-        for name in names:
-            frames.append(run_preset(name, G, num_samples=num_samples, reference=reference, classifiers=classifiers,
-                                     opts=replace(with_state(o, f"psi{psi:g}", name), truncation_psi=psi),
-                                     **per_preset[name]))
+        at_psi = replace(with_state(o, f"psi{psi:g}"), truncation_psi=psi)
+        with shared_generation(G, names, per_preset, num_samples, at_psi):   # one generation pass per psi
+            for name in names:
+                frames.append(run_preset(name, G, num_samples=num_samples, reference=reference,
+                                         classifiers=classifiers, opts=with_state(at_psi, name), **per_preset[name]))
     return pd.concat(frames, ignore_index=True)
 
 

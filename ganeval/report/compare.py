@@ -9,6 +9,7 @@ re-running a report with one more checkpoint computes only what is new.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import multiprocessing
@@ -28,7 +29,15 @@ from .._version import __version__
 from ..checkpoints import load_checkpoint
 from ..checkpoints.load import training_data
 from ..errors import CheckpointError, ConfigError, GanevalError
-from ..metrics.presets import get_preset, parse_presets, preset_reference_stats, route_options, run_preset
+from ..metrics.options import RunOptions
+from ..metrics.presets import (
+    get_preset,
+    parse_presets,
+    preset_reference_stats,
+    route_options,
+    run_preset,
+    shared_generation,
+)
 from ..metrics.truncation import parse_psis
 from ..utils import atomic_write, cache_dir, resolve_device, sha256_file, staged_dir
 from .html import write_report
@@ -275,8 +284,15 @@ def compare(checkpoints, metrics, out: str | os.PathLike | None = None, labels: 
                                          device, p, opts, cache)
             outcomes = [futures[k].result() for k in range(len(units))]
     else:
-        outcomes = [_run_unit(entries[i].G, entries[i].ckpt_hash, p, unit_options(p, psi), cache)
-                    for i, p, psi in units]
+        # One generation pass per checkpoint (and psi) for the presets that read the same images.
+        outcomes = []
+        for (i, psi), group in itertools.groupby(units, key=lambda u: (u[0], u[2])):
+            group = list(group)
+            names = [p for _, p, _ in group]
+            opts = RunOptions.make(**{k: v for k, v in unit_options(names[0], psi).items() if k in RunOptions.fields()})
+            with shared_generation(entries[i].G, names, per_preset, {p: count(p) for p in names}, opts):
+                outcomes += [_run_unit(entries[i].G, entries[i].ckpt_hash, p, unit_options(p, psi), cache)
+                             for _, p, _ in group]
     runs = dict(zip(units, outcomes))
 
     frames, rows, trunc_frames = [], [], []
