@@ -87,18 +87,23 @@ def _open_reference(reference, resolution: int, xflip: bool):
     return open_dataset(str(reference), resolution=resolution, xflip=xflip)
 
 
-def stats_key(ds, num: int, feature_net: str, xflip: bool, capture_all: bool) -> str:
+FEATURE_DTYPES = ("float32", "float16")
+
+
+def stats_key(ds, num: int, feature_net: str, xflip: bool, capture_all: bool, features_dtype: str = "float32") -> str:
     settings = dict(identity=str(getattr(ds, "identity", getattr(ds, "name", repr(ds)))),
                     resolution=getattr(ds, "resolution", None), resize_filter=getattr(ds, "resize_filter", None),
                     feature_net=feature_net, num=num, xflip=bool(xflip), capture_all=bool(capture_all),
                     version=STATS_FORMAT_VERSION)
+    if capture_all and features_dtype != "float32":
+        settings["features_dtype"] = features_dtype
     return hashlib.sha256(repr(sorted(settings.items())).encode()).hexdigest()
 
 
 def reference_stats(reference, resolution: int | None = None, feature_net: str = "inception-v3-compat",
                     num_real: int | None = None, xflip: bool = False, capture_all: bool = False,
                     batch_size: int = 64, device=None, cache: bool = True,
-                    progress: bool | None = None, state_dir=None) -> ReferenceStats:
+                    progress: bool | None = None, state_dir=None, features_dtype: str = "float32") -> ReferenceStats:
     """Statistics of real images: from a saved .npz, a ReferenceStats, or a dataset / its path.
 
     Datasets come from ``ganeval.data.open_dataset(path, resolution=..., xflip=...)`` (an image folder,
@@ -106,8 +111,13 @@ def reference_stats(reference, resolution: int | None = None, feature_net: str =
     ``len(ds)``. `num_real` = None uses all images, else the first `num_real`. Under torchrun the images
     are shared out over the processes (features gathered in order); only the main process writes the
     cache. `state_dir`: keep finished chunks of real features there and resume from them.
+    `features_dtype`: how kept features (capture_all) are stored; 'float16' halves the file of the nearest-neighbour
+    metrics' reals (200,000 x 4,096 VGG16 features: 1.6 GB instead of 3.3 GB), whose radii move by about 1e-3
+    relative; KID keeps float32, as NVIDIA's code does.
     """
     feature_net = canonical(feature_net)
+    if features_dtype not in FEATURE_DTYPES:
+        raise ConfigError(f"features_dtype must be one of {', '.join(FEATURE_DTYPES)}, got {features_dtype!r}")
     if isinstance(reference, ReferenceStats):
         stats = reference
     elif isinstance(reference, (str, os.PathLike)) and str(reference).endswith(".npz"):
@@ -128,7 +138,7 @@ def reference_stats(reference, resolution: int | None = None, feature_net: str =
     num = len(ds) if num_real is None else min(int(num_real), len(ds))
     if num < 2:
         raise DataError(f"reference dataset has {len(ds)} image(s); need at least 2")
-    key = stats_key(ds, num, feature_net, xflip, capture_all)
+    key = stats_key(ds, num, feature_net, xflip, capture_all, features_dtype)
     name = str(getattr(ds, "name", "dataset")).replace(os.sep, "_")
     path = cache_dir() / "stats" / f"{name}-{feature_net}-{key[:16]}.npz"
     # The main process decides about the cache for everyone: processes must not split between
@@ -163,7 +173,8 @@ def reference_stats(reference, resolution: int | None = None, feature_net: str =
                                  state_dir=state_dir, progress=progress, desc=f"reference {name}"):
         fs.append(torch.from_numpy(payload["features"]).to(device))
     mu, sigma = fs.mean_cov()
-    stats = ReferenceStats(mu, sigma, num, feature_net, fs.get_all() if capture_all else None,
+    kept = fs.get_all().astype(features_dtype, copy=False) if capture_all else None
+    stats = ReferenceStats(mu, sigma, num, feature_net, kept,
                            meta=dict(dataset=name, key=key, xflip=bool(xflip),
                                      resolution=getattr(ds, "resolution", None)))
     if cache and dist.is_main():
