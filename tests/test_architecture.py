@@ -11,7 +11,7 @@ import ganeval
 
 PACKAGE = Path(ganeval.__file__).parent
 # The only imports left inside functions outside the CLI: heavy dependencies that most runs never touch.
-LAZY = ("torch_fidelity", "lpips", "matplotlib")
+LAZY = ("torch_fidelity", "lpips", "matplotlib", "timm", "open_clip")
 
 
 def _modules():

@@ -1,9 +1,18 @@
-"""Inception-v3 pool features for FID/KID: torch-fidelity's port of TF "inception-2015-12-05".
+"""Inception-v3 pool features for FID/KID and logits for the Inception Score: torch-fidelity's port of TF
+"inception-2015-12-05".
 
 ganeval uses torch-fidelity's network ('inception-v3-compat': TF1-exact bilinear resize to 299
 inside, (x - 128) / 128, 2048-d pool3 features) but never lets it download or unpickle: the module
 is built empty and its state dict is read with ``torch.load(weights_only=True)`` from the file the
 weights registry locates. Input: uint8 NCHW (grayscale is repeated to RGB); output float32 [N, 2048].
+
+'inception-v3-compat-logits' is the same network and file with torch-fidelity's 'logits_unbiased' output: the
+pool features times the 2048 x 1008 softmax weights, WITHOUT the bias, [N, 1008]. That is what the Inception Score
+takes the softmax of: Salimans et al.'s TensorFlow code (https://github.com/openai/improved-gan,
+inception_score/model.py) multiplies pool3 by the weights of the graph's 'softmax/logits/MatMul' and never adds the
+bias, and NVIDIA's IS keeps it so (`no_output_bias=True`, stylegan2-ada-pytorch metrics/inception_score.py,
+https://github.com/NVlabs/stylegan2-ada-pytorch). All 1008 outputs of the 2015 graph's softmax layer are kept, as
+both do: none is dropped before the softmax.
 """
 
 from __future__ import annotations
@@ -20,7 +29,10 @@ from ..utils import atomic_write
 from . import weights as weights_registry
 
 NAME = "inception-v3-compat"
+NAME_LOGITS = "inception-v3-compat-logits"
 FEATURE_DIM = 2048
+NUM_LOGITS = 1008
+OUTPUTS = {NAME: ("2048", FEATURE_DIM), NAME_LOGITS: ("logits_unbiased", NUM_LOGITS)}   # torch-fidelity's names
 
 
 def _empty_state_file() -> io.BytesIO:
@@ -30,8 +42,9 @@ def _empty_state_file() -> io.BytesIO:
     return buf
 
 
-def _build_module() -> nn.Module:
-    """torch-fidelity's FeatureExtractorInceptionV3 with no weights loaded (nothing downloaded or unpickled)."""
+def _build_module(output: str = "2048") -> nn.Module:
+    """torch-fidelity's FeatureExtractorInceptionV3 with no weights loaded (nothing downloaded or unpickled), giving
+    one of its outputs ('2048' pool features, 'logits_unbiased')."""
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
     class _Inception(FeatureExtractorInceptionV3):
@@ -43,20 +56,18 @@ def _build_module() -> nn.Module:
             return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # torch-fidelity torch.load()s `feature_extractor_weights_path`; give it an in-memory empty dict.
-    m = _Inception(NAME, ["2048"], feature_extractor_weights_path=_empty_state_file())
+    m = _Inception(NAME, [output], feature_extractor_weights_path=_empty_state_file())
     m._constructing = False
     return m
 
 
 class InceptionFeatures(nn.Module):
-    """uint8 NCHW -> float32 [N, 2048] pool features."""
+    """uint8 NCHW -> float32 [N, 2048] pool features, or [N, 1008] unbiased logits (name=NAME_LOGITS)."""
 
-    name = NAME
-    dim = FEATURE_DIM
-
-    def __init__(self, net: nn.Module):
+    def __init__(self, net: nn.Module, name: str = NAME):
         super().__init__()
         self.net = net.eval().requires_grad_(False)
+        self.name, self.dim = name, OUTPUTS[name][1]
 
     @torch.no_grad()
     def forward(self, img_uint8: torch.Tensor) -> torch.Tensor:
@@ -68,23 +79,35 @@ class InceptionFeatures(nn.Module):
 _CACHE: dict = {}
 
 
-def load_inception(device: torch.device | str = "cpu", path: str | os.PathLike | None = None) -> InceptionFeatures:
-    """Inception features with the weights from `path` or the registry ('inception-v3-compat').
+def load_inception(device: torch.device | str = "cpu", path: str | os.PathLike | None = None,
+                   output: str = NAME) -> InceptionFeatures:
+    """Inception features (output=NAME) or unbiased logits (output=NAME_LOGITS) with the weights from `path` or the
+    registry ('inception-v3-compat').
 
-    One instance is kept per (file, modification time, device), so sweeps do not rebuild it."""
+    One instance per output is kept for the last (file, modification time, device), so sweeps do not rebuild it."""
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {sorted(OUTPUTS)}, got '{output}'")
     file = weights_registry.locate(path if path is not None else NAME)
-    key = (str(file), os.stat(file).st_mtime_ns, str(device))
+    source = (str(file), os.stat(file).st_mtime_ns, str(device))
+    key = (*source, output)
     if key not in _CACHE:
         state = weights_registry.read_state_dict(file, NAME)
-        net = _build_module()
+        net = _build_module(OUTPUTS[output][0])
         try:
             net.load_state_dict(state)
         except RuntimeError as e:   # another network's state dict, or a damaged one
             raise weights_registry.WeightsFileError(f"{file}: not the weights of {NAME} "
                                                     f"({str(e).splitlines()[0][:160]})") from None
-        _CACHE.clear()
-        _CACHE[key] = InceptionFeatures(net).to(device)
+        for old in [k for k in _CACHE if k[:3] != source]:
+            del _CACHE[old]
+        _CACHE[key] = InceptionFeatures(net, output).to(device)
     return _CACHE[key]
+
+
+def load_inception_logits(device: torch.device | str = "cpu", path: str | os.PathLike | None = None
+                          ) -> InceptionFeatures:
+    """The Inception Score's input: [N, 1008] logits without the output bias (see the module docstring)."""
+    return load_inception(device, path, output=NAME_LOGITS)
 
 
 def write_standin_weights(path: str | os.PathLike, seed: int = 0) -> None:

@@ -21,7 +21,7 @@ import torch
 
 from ..errors import ConfigError
 from ..images import to_rgb
-from . import inception, lpips, synth
+from . import clip, dinov2, inception, lpips, synth, vgg16
 from .quadratic import PixelMSE, QuadraticDistance
 
 KINDS = ("features", "distance")
@@ -113,6 +113,11 @@ mse = PixelMSE()    # pixel mean squared error per pair: a distance for tests an
 
 
 register(inception.NAME, "features", inception.load_inception, short=None)
+register(inception.NAME_LOGITS, "features", inception.load_inception_logits, short="logits")  # Inception Score input
+register(dinov2.NAME, "features", dinov2.load_dinov2, short="dinov2")              # FD_DINOv2, EDM2's resize
+register(dinov2.NAME_PIL, "features", dinov2.load_dinov2_pil, short="dinov2pil")   # FD_DINOv2, dgm-eval's resize
+register(clip.NAME, "features", clip.load_clip, short="clip")                      # clean-fid's CLIP-FID
+register(vgg16.NAME, "features", vgg16.load_vgg16_fc7, short="vgg16")              # NVIDIA's precision/recall
 register("synth-fd", "features", synth.synth_fd, short="synth")
 register(lpips.NAME, "distance", lpips.load_lpips_vgg16, short=None)       # NVIDIA's (needs vgg16-397923af.pth)
 register("synth-lpips", "distance", synth.synth_lpips, short="synth")      # bundled, offline

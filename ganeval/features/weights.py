@@ -23,6 +23,7 @@ import json
 import os
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,15 +75,27 @@ _NV = "https://nvlabs-fi-cdn.nvidia.com"
 register_weights(WeightFile(
     "inception-v3-compat", "weights-inception-2015-12-05-6726825d.pth",
     "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth",
-    used_by="FID/KID features (torch-fidelity's port of TF inception-2015-12-05)",
+    used_by="FID/KID features and IS logits (torch-fidelity's port of TF inception-2015-12-05)",
     note="torch-fidelity does not check a hash; the '6726825d' in the name is inherited, not verified"))
 register_weights(WeightFile(
     "vgg16", "vgg16-397923af.pth", "https://download.pytorch.org/models/vgg16-397923af.pth",
-    used_by="LPIPS-VGG16 trunk for PPL (torchvision ImageNet VGG16)", sha256_prefix="397923af"))
+    used_by="LPIPS-VGG16 trunk for PPL, fc7 features for precision/recall (torchvision ImageNet VGG16)",
+    sha256_prefix="397923af"))
 register_weights(WeightFile(
     "nvidia-vgg16", "vgg16.pt", f"{_NV}/stylegan2-ada-pytorch/pretrained/metrics/vgg16.pt",
-    used_by="NVIDIA's TorchScript LPIPS (ADA); for cross-checks only, ganeval uses lpips + vgg16",
+    used_by="NVIDIA's TorchScript VGG16 (ADA: LPIPS for PPL, fc7 features for precision/recall); for cross-checks "
+            "only, ganeval uses lpips + vgg16 and vgg16-fc7 + vgg16",
     note="TorchScript: ganeval never loads it (would run code)"))
+register_weights(WeightFile(
+    "dinov2-vitl14", "dinov2_vitl14_pretrain.pth",
+    "https://dl.fbaipublicfiles.com/dinov2/dinov2_vitl14/dinov2_vitl14_pretrain.pth",
+    used_by="DINOv2 ViT-L/14 features for FD_DINOv2 (Meta's torch.hub state dict)",
+    note="no published sha256: the name carries no hash prefix and torch.hub loads it without checking one"))
+register_weights(WeightFile(
+    "clip-vitb32", "open_clip_vit_b_32_openai.safetensors",
+    "https://huggingface.co/timm/vit_base_patch32_clip_224.openai/resolve/main/open_clip_model.safetensors",
+    used_by="CLIP ViT-B/32 image embeddings for clean-fid's CLIP-FID (OpenAI's weights, open_clip's safetensors)",
+    note="open_clip_model.safetensors of the Hugging Face repo, renamed; no sha256 published by the owners"))
 register_weights(WeightFile(
     "nvidia-inception", "inception-2015-12-05.pt",
     f"{_NV}/stylegan2-ada-pytorch/pretrained/metrics/inception-2015-12-05.pt",
@@ -189,8 +202,15 @@ def read_state_dict(path: str | os.PathLike, name: str, expect: tuple[str, ...] 
     names the file and how to get a good copy."""
     fix = f"get a good copy with `ganeval weights fetch {name}`" if name in REGISTRY else "use another file"
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with open(path, "rb") as f, warnings.catch_warnings():
+            # A file object: newer torch versions pick a reader by the file name's extension. On a TorchScript archive
+            # torch warns that it dispatches to torch.jit.load, then refuses (weights_only) before loading anything.
+            warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive")
+            state = torch.load(f, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch.load fails in many ways on a bad file; the user gets one line
+        if "TorchScript" in str(e):
+            raise WeightsFileError(f"{path}: a TorchScript archive, which carries code and which ganeval never "
+                                   f"loads; {fix}") from None
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
         raise WeightsFileError(f"{path}: not a readable weight file ({type(e).__name__}: {first}); {fix}") from None
     if not isinstance(state, dict):
@@ -199,6 +219,23 @@ def read_state_dict(path: str | os.PathLike, name: str, expect: tuple[str, ...] 
     if missing:
         raise WeightsFileError(f"{path}: not the weights of {name} (no '{missing[0]}'); {fix}")
     return state
+
+
+def load_into(module: torch.nn.Module, state: dict, path: str | os.PathLike, name: str, assign: bool = False) -> None:
+    """`module.load_state_dict(state, strict=True)` after checking names and shapes, so that another network's (or
+    another size's) file is one line naming the first difference; `assign=True` for modules built on the meta device."""
+    fix = f"get a good copy with `ganeval weights fetch {name}`" if name in REGISTRY else "use another file"
+    own = module.state_dict(keep_vars=True)
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shape = lambda v: tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__  # noqa: E731
+    wrong = [k for k in own if k in state and shape(state[k]) != shape(own[k])]
+    if missing or unexpected or wrong:
+        what = (f"no '{missing[0]}'" if missing else f"unexpected '{unexpected[0]}'" if unexpected else
+                f"'{wrong[0]}' has shape {shape(state[wrong[0]])}, expected {shape(own[wrong[0]])}")
+        raise WeightsFileError(f"{path}: not the weights of {name} ({what}); {fix}")
+    module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()},
+                           strict=True, assign=assign)
 
 
 # Set to 1 to use registered files whose sha256 does not match (stand-in weights of tests and benchmarks).
