@@ -88,6 +88,14 @@ _PRESETS = (
            description="FID, 50k generated against the first 50k reals (StyleGAN, StyleGAN2)"),
     Preset("kid50k", kid, dict(num_real=50_000, num_subsets=100, max_subset_size=1000), 50_000,
            needs=("reference",), description="KID, 50k against 50k reals, 100 subsets of 1000 (ADA)"),
+    Preset("kid50k_full", kid, dict(num_real=1_000_000, num_subsets=100, max_subset_size=1000), 50_000,
+           needs=("reference",), description="KID, 50k against up to 1M reals, 100 subsets of 1000 (ADA, StyleGAN3)"),
+    # Fréchet distances in other feature spaces (docs/feature-networks.md): EDM2's FD_DINOv2 (Karras et al. 2024,
+    # calculate_metrics.py; dgm-eval, Stein et al. 2023) and clean-fid's CLIP-FID (Kynkäänniemi et al. 2023).
+    Preset("fd_dinov2", fid, dict(num_real=None, xflip=False, feature_net="dinov2-vitl14"), 50_000,
+           needs=("reference",), description="FD in DINOv2 ViT-L/14 CLS features, 50k against all reals (EDM2)"),
+    Preset("fd_clip50k_full", fid, dict(num_real=None, xflip=False, feature_net="clip-vitb32"), 50_000,
+           needs=("reference",), description="FD in CLIP ViT-B/32 image embeddings, 50k against all reals (clean-fid)"),
     # StyleGAN3 (Karras et al. 2021, Appendix E; NVlabs/stylegan3 metric_main.py): 50,000 samples, PSNR in dB.
     Preset("eqt50k_int", equivariance, dict(kind="int", translate_max=0.125), 50_000,
            description="EQ-T: integer translation up to 1/8 of the image, PSNR dB (StyleGAN3 Table 1/2)"),
