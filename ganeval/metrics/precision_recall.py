@@ -1,0 +1,71 @@
+"""Improved precision and recall, Kynkäänniemi et al., "Improved Precision and Recall Metric for Assessing
+Generative Models", NeurIPS 2019 (docs/metrics-distribution.md, "Precision and recall").
+
+The manifold of a feature set is the union of balls around its points, each with radius the distance to
+the point's k-th nearest neighbour within the set, the point itself not counted:
+
+    precision = fraction of generated features inside the real manifold
+    recall    = fraction of real features inside the generated manifold
+
+"Inside" is d(x, c_i) <= r_i, a closed ball, as the authors' code (github.com/kynkaat/
+improved-precision-and-recall-metric, precision_recall.py) and NVlabs/stylegan2-ada-pytorch
+(metrics/precision_recall.py) both write it; prdc writes `<` (closed=False). Distances are Euclidean on the
+raw features, not normalised. NVIDIA takes the (k+1)-th smallest distance of a point to its own set, itself
+included at distance 0; that is the k-th nearest other point, which is how knn.py computes it.
+
+Arithmetic. By default every comparison is decided on exact-as-float64 direct distances (knn.py says how,
+and what memory a run needs). NVIDIA casts the features to float16 and calls torch.cdist on them, so its
+distances and radii are float16 values (11 significant bits) and `<=` also admits every probe whose
+distance merely rounds to the radius. In high dimensions distances concentrate (their spread is a few per
+cent), so such ties are not rare: on synthetic ReLU features (docs/metrics-distribution.md has the figures)
+NVIDIA's code, run on the CPU, gave precision and recall up to 3 points above the exact values.
+`float16=True` compares float16(distance) <= float16(radius) from exact distances, which brought the
+difference under 1 point; the rest is the float16 rounding inside NVIDIA's distance expansion, which
+depends on its kernels and is not reproduced.
+
+Constants of NVIDIA's presets (metrics/metric_main.py): pr50k3_full takes k = 3, 50,000 generated
+against all reals up to 200,000, no x-flips; pr50k3 (legacy) 50,000 reals; row and column batches of
+10,000. Features: the 4096-d fc output of NVIDIA's VGG16 (vgg16.pt, `return_features=True`), held in
+float16; that network is the feature net's business, not this module's.
+
+This pure core takes the features themselves (numpy or torch, any float dtype).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .knn import COL_BATCH, ROW_BATCH, check_balls, check_k, check_same_dim, hits, kth_sq, make_balls, prepare
+
+K = 3  # NVIDIA's nhood_size for pr50k3 / pr50k3_full, and the k of the paper's experiments
+
+
+def precision_recall(real, gen, k: int = K, *, closed: bool = True, float16: bool = False,
+                     row_batch: int = ROW_BATCH, col_batch: int = COL_BATCH, device=None,
+                     per_sample: bool = False) -> dict:
+    """Improved precision and recall of `gen` [M, dim] against `real` [N, dim], k-NN balls (Kynkäänniemi et al.).
+
+    Returns dict(precision=float, recall=float); with `per_sample`, also `gen_in_real` [M] and `real_in_gen` [N]
+    (numpy bool: which generated features lie in the real manifold and vice versa, e.g. for a bootstrap over
+    them with metrics/stats.py) and `real_radii` [N], `gen_radii` [M] (float64 k-NN distances).
+    `closed`: d <= radius counts as inside (Kynkäänniemi, NVIDIA); False: d < radius (prdc's convention).
+    `float16`: compare distances and radii rounded to float16, as NVIDIA's code holds them (module docstring).
+    Both sets need more than k features. row_batch / col_batch bound the memory (knn.py) and do not change the
+    result; device None: CUDA when present.
+    """
+    r = prepare(real, "real", device, row_batch, col_batch)
+    g = prepare(gen, "generated", r.x.device, row_batch, col_batch)
+    check_same_dim(r, g)
+    check_k(k, [r, g])
+    check_balls(closed, float16)
+    real_r2, gen_r2 = kth_sq(r, k), kth_sq(g, k)
+    # One pass over generated x real blocks answers both questions: generated j in a real ball (precision)
+    # and real i in a generated ball (recall).
+    h = hits(g, r, make_balls(real_r2, closed, float16, r.x.device), make_balls(gen_r2, closed, float16, r.x.device))
+    gen_in_real = (h.query_counts > 0).numpy()
+    real_in_gen = h.center_in_query.numpy()
+    out = dict(precision=float(gen_in_real.mean()), recall=float(real_in_gen.mean()))
+    if per_sample:
+        out.update(gen_in_real=gen_in_real, real_in_gen=real_in_gen,
+                   real_radii=np.sqrt(real_r2.numpy()), gen_radii=np.sqrt(gen_r2.numpy()))
+    return out
