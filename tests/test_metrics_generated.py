@@ -2,6 +2,7 @@
 once, every feature net runs on it once, and every number is the one its preset gives alone (generated.py)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -113,3 +114,80 @@ def test_truncation_sweep_shares_per_psi(metric_G, toy_dataset, nets):
     df = truncation_sweep(G, [0.5, 1.0], metrics="fid50k_full,kid50k", num_samples=16, reference=ref,
                           feature_net=nets[0], bootstrap=0, cache=False)
     assert count.images == 2 * 16 and list(df["psi"]) == [0.5, 0.5, 1.0, 1.0]
+
+
+@pytest.fixture
+def standin_nets(tmp_path, monkeypatch):
+    """The presets' own feature nets with random stand-in weights: Inception (FID, KID, IS logits) of the real
+    architecture; NVIDIA's VGG16 fc7 narrowed (the full one costs 15 GFLOP an image) under its registered name."""
+    from ganeval.features import inception, vgg16
+
+    inception.write_standin_weights(tmp_path / "weights-inception-2015-12-05-6726825d.pth")
+    monkeypatch.setenv("GANEVAL_WEIGHTS", str(tmp_path))
+    inception._CACHE.clear()
+    small = (4, "M", 8, "M", 8, "M", 8, "M", 8, "M")
+    g = torch.Generator().manual_seed(0)
+    state, i, cin = {}, 0, 3
+    for c in small:
+        if c == "M":
+            i += 1
+            continue
+        state[f"features.{i}.weight"] = torch.randn(c, cin, 3, 3, generator=g) * (2 / (9 * cin)) ** 0.5
+        state[f"features.{i}.bias"] = torch.randn(c, generator=g) * 0.1
+        i, cin = i + 1, c   # one conv per stage, then its ReLU folded into the same index step below
+        i += 1
+    for j, (fin, fout) in {0: (cin * 49, 16), 3: (16, 16), 6: (16, 1000)}.items():
+        state[f"classifier.{j}.weight"] = torch.randn(fout, fin, generator=g) * (2 / fin) ** 0.5
+        state[f"classifier.{j}.bias"] = torch.randn(fout, generator=g) * 0.1
+    torch.save(state, tmp_path / "vgg16-397923af.pth")
+    original = registry.entry(vgg16.NAME, "features")
+    registry.register(vgg16.NAME, "features", lambda device: vgg16.load_vgg16_fc7(device, cfg=small, fc=16),
+                      short=original.short)
+    yield
+    registry.register(original.name, original.kind, original.factory, original.short)
+    inception._CACHE.clear()
+    vgg16._CACHE.clear()
+
+
+def test_fid_kid_pr_and_is_generate_each_image_once(metric_G, toy_dataset, standin_nets):
+    """The four presets of the papers' tables in one evaluate: Inception pool features (FID, KID), Inception logits
+    (IS) and VGG16 features (precision/recall) all from one generation pass; each value as its solo run, bit for
+    bit."""
+    G, ref = metric_G(), toy_dataset(n=8)
+    presets = ["fid50k_full", "kid50k_full", "pr50k3_full", "is50k"]
+    kw = dict(num_samples=16, bootstrap=0, seed=5)
+    count = Counter(G)
+    grouped = evaluate(G, presets, reference=ref, cache=False, **kw)
+    assert count.images == 16 and count.calls == 1
+    assert list(grouped["metric"]) == ["fid50k_full", "kid50k_full", "pr50k3_full_precision", "pr50k3_full_recall",
+                                       "is50k"]
+    solo = [run_preset(p, G, reference=ref, cache=False, **kw) if p != "is50k" else run_preset(p, G, **kw)
+            for p in presets]
+    assert count.images == 16 + 4 * 16                       # alone, each preset generates its own images
+    assert_same_numbers(grouped, pd.concat(solo, ignore_index=True))
+    assert np.isfinite(grouped["value"]).all() and (grouped["value"][grouped.metric == "is50k"] >= 1).all()
+
+
+def test_a_generator_against_its_own_images(metric_G, toy_dataset, test_fd):
+    """Reals that are the generator's own images (same seeds): every generated feature sits on a real one, so
+    precision = recall = coverage = 1 and FID = 0; density counts the real balls around each point (>= 1/k)."""
+    from ganeval.metrics import generated
+    from ganeval.metrics.density_coverage import density_coverage_metric
+    from ganeval.metrics.precision_recall import precision_recall_metric
+
+    G = metric_G()
+    images = generated._compute(G, {"pixels": lambda img: img.reshape(len(img), -1)}, 9, 64, "cpu", 1.0, None)(
+        [(0, 0, 16), (1, 16, 32)], lambda n: None)["pixels"]
+    own = toy_dataset(n=32)
+    own.x = torch.from_numpy(images).to(torch.uint8).reshape(32, 3, 16, 16)
+    own.identity = "own images"
+    kw = dict(num_samples=32, feature_net=test_fd, seed=9, bootstrap=20, cache=False)
+    pr = precision_recall_metric(G, own, num_real=None, **kw)
+    assert list(pr["value"]) == [1.0, 1.0] and list(pr["metric"]) == ["pr3_precision", "pr3_recall"]
+    dc = density_coverage_metric(G, own, num_real=None, **kw)
+    assert dc["value"].iloc[1] == 1.0 and dc["value"].iloc[0] >= 1 / 5
+    assert (dc["ci_low"] <= dc["value"]).all() and (dc["value"] <= dc["ci_high"]).all()
+    same = fid(G, own, **{k: v for k, v in kw.items() if k != "bootstrap"})
+    assert same["value"].iloc[0] == pytest.approx(0, abs=1e-6)
+    other = precision_recall_metric(G, toy_dataset(n=32), num_real=None, **kw)
+    assert other["value"].max() < 1

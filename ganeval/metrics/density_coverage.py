@@ -22,8 +22,17 @@ k = 5, M = N. Features: 4096-d VGG16 fc features, as for precision and recall.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from ..features.registry import canonical
+from . import sampling as streams
+from .common import Timer, prepare_generator
+from .fid import reference_label
+from .generated import real_and_generated
 from .knn import COL_BATCH, ROW_BATCH, check_k, check_same_dim, hits, kth_sq, make_balls, prepare
+from .options import RunOptions
+from .stats import bootstrap_replicates, percentile_interval
+from .tables import make_table
 
 K = 5  # Naeem et al.; E[coverage] ~ 1 - 2^-k = 0.97 for identical distributions
 
@@ -48,3 +57,42 @@ def density_coverage(real, gen, k: int = K, *, closed: bool = False, row_batch: 
     if per_sample:
         out.update(gen_counts=counts, real_covered=covered, real_radii=np.sqrt(real_r2.numpy()))
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The metric on a generator.
+
+def density_coverage_metric(G, reference, num_samples: int = 50_000, num_real: int | None = 50_000, k: int = K,
+                            feature_net: str = "vgg16-fc7", xflip: bool = False, cache: bool = True, *,
+                            name: str | None = None, opts: RunOptions | None = None, **run) -> pd.DataFrame:
+    """Density and coverage of `num_samples` generated images against the first `num_real` reals (None: all) in
+    `feature_net` space (the features precision/recall uses, so both share one generation pass); two rows,
+    f'{name}_density' and f'{name}_coverage'. Intervals: percentile bootstrap (default 1000 replicates) over the
+    generated samples (density) or the real ones (coverage), the real balls held fixed.
+    """
+    o = RunOptions.make(opts, **run)
+    feature_net = canonical(feature_net)
+    base = name or f"dc{k}"
+    G, _ = prepare_generator(G, o.device)
+    with Timer() as timer:
+        ref, gen, device = real_and_generated(G, reference, feature_net, num_samples, num_real, o, xflip=xflip,
+                                              cache=cache, settings=dict(metric="dc"))
+        out = density_coverage(ref.features, gen, k=k, device=device, per_sample=True)
+    bootstrap = o.replicates(1000)
+    rows = []
+    for what, values in (("density", out["gen_counts"] / k), ("coverage", out["real_covered"])):
+        lo = hi = float("nan")
+        if bootstrap > 0:
+            reps = bootstrap_replicates(values.astype(np.float64), np.mean, bootstrap,
+                                        seed=streams.block_seed(o.seed, f"dc/bootstrap/{what}", 0))
+            lo, hi = percentile_interval(reps)
+        rows.append(dict(metric=f"{base}_{what}", value=out[what], ci_low=lo, ci_high=hi,
+                         ci_method=f"percentile-bootstrap({bootstrap}) over "
+                                   f"{'generated' if what == 'density' else 'real'} samples, balls fixed"
+                         if bootstrap > 0 else None,
+                         num_samples=num_samples, seed=o.seed, psi=o.truncation_psi,
+                         truncation_cutoff=o.truncation_cutoff, space=None, feature_net=feature_net,
+                         time_s=timer.elapsed, num_real=ref.num, reference=reference_label(reference),
+                         reference_key=ref.meta.get("key"), xflip=bool(xflip), feature_dim=int(gen.shape[1]),
+                         nhood_size=k))
+    return make_table(G, rows)

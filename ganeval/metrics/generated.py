@@ -27,7 +27,8 @@ from ..images import to_uint8
 from ..models.generate import check_finite
 from . import sampling as streams
 from .moments import FeatureStats
-from .runner import content_hash, run_chunks, sub_state
+from .reference import reference_stats
+from .runner import array_hash, content_hash, run_chunks, sub_state
 
 
 def _compute(G, nets: dict, seed: int, batch_size: int, device, truncation_psi, truncation_cutoff):
@@ -176,3 +177,22 @@ def generated_features(G, num_samples: int, feature_net: str, seed: int, batch_s
                                      [:, :stop - start] for b, start, stop in blocks], dim=1)
             fs.append(torch.from_numpy(features).to(device), weights)
     return fs
+
+
+def real_and_generated(G, reference, feature_net: str, num_samples: int, num_real: int | None, opts, *,
+                       xflip: bool = False, cache: bool = True, features_dtype: str = "float16",
+                       settings: dict | None = None):
+    """(reference statistics with the real features kept, generated features [num_samples, D] float32, G's
+    device) for the metrics that compare the two sets sample by sample (precision/recall, density/coverage).
+    G is already prepared; the generated side shares a planned pass (`share_generation`) like FID's."""
+    device = next((t.device for t in G.parameters()), torch.device("cpu"))
+    batch_size = opts.batch(64)
+    ref = reference_stats(reference, G.img_resolution, feature_net, num_real, xflip, capture_all=True,
+                          batch_size=batch_size, device=device, cache=cache, progress=opts.progress,
+                          state_dir=sub_state(opts.state_dir, "reference"), features_dtype=features_dtype)
+    fs = generated_features(G, num_samples, feature_net, opts.seed, batch_size, device, opts.truncation_psi,
+                            opts.truncation_cutoff, capture_all=True, progress=opts.progress,
+                            state_dir=sub_state(opts.state_dir, "generated"),
+                            settings=dict(settings or {}, num_real=ref.num,
+                                          reference=ref.meta.get("key") or array_hash(ref.features)))
+    return ref, fs.get_all(), device

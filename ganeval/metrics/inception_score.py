@@ -23,10 +23,17 @@ would give NaN there, which happens only if a float32 softmax underflows to 0).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy.special import log_softmax, xlogy
 
 from ..errors import ConfigError, MetricError
+from ..features.registry import canonical
+from .common import Timer, prepare_generator
+from .generated import generated_features
+from .options import RunOptions
+from .runner import sub_state
+from .tables import make_table
 
 SPLITS = 10  # NVIDIA's is50k (metrics/metric_main.py) and OpenAI's improved-gan
 SUM_TOLERANCE = 1e-3  # rows of probabilities must sum to 1 within this (float16 rows of 1008 classes: < 5e-4)
@@ -69,3 +76,28 @@ def inception_score(probs, splits: int = SPLITS, *, from_logits: bool = False) -
     1008 classes, softmax without the output bias); see the module docstring."""
     scores = split_scores(probs, splits, from_logits=from_logits)
     return float(scores.mean()), float(scores.std())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The metric on a generator.
+
+def inception_score_metric(G, num_samples: int = 50_000, splits: int = SPLITS,
+                           feature_net: str = "inception-v3-compat-logits", *, name: str | None = None,
+                           opts: RunOptions | None = None, **run) -> pd.DataFrame:
+    """Inception Score of `num_samples` generated images: one row, value = the mean over `splits` contiguous
+    parts, `is_std` their standard deviation (what papers print as mean ± std; there is no bootstrap interval).
+    The logits come from `feature_net` (default: the FID Inception's 1008 logits without the output bias, as
+    NVIDIA); images as for FID (generated.py: per-block seeds, shared passes)."""
+    o = RunOptions.make(opts, **run)
+    feature_net = canonical(feature_net)
+    G, device = prepare_generator(G, o.device)
+    with Timer() as timer:
+        fs = generated_features(G, num_samples, feature_net, o.seed, o.batch(64), device, o.truncation_psi,
+                                o.truncation_cutoff, capture_all=True, progress=o.progress,
+                                state_dir=sub_state(o.state_dir, "generated"), settings=dict(metric="is"))
+        scores = split_scores(fs.get_all(), splits, from_logits=True)
+    row = dict(metric=name or "is", value=float(scores.mean()), ci_low=float("nan"), ci_high=float("nan"),
+               ci_method=None, num_samples=num_samples, seed=o.seed, psi=o.truncation_psi,
+               truncation_cutoff=o.truncation_cutoff, space=None, feature_net=feature_net, time_s=timer.elapsed,
+               is_std=float(scores.std()), is_splits=splits)
+    return make_table(G, [row])

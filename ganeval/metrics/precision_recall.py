@@ -34,8 +34,17 @@ This pure core takes the features themselves (numpy or torch, any float dtype).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
+from ..features.registry import canonical
+from . import sampling as streams
+from .common import Timer, prepare_generator
+from .fid import reference_label
+from .generated import real_and_generated
 from .knn import COL_BATCH, ROW_BATCH, check_balls, check_k, check_same_dim, hits, kth_sq, make_balls, prepare
+from .options import RunOptions
+from .stats import bootstrap_replicates, percentile_interval
+from .tables import make_table
 
 K = 3  # NVIDIA's nhood_size for pr50k3 / pr50k3_full, and the k of the paper's experiments
 
@@ -69,3 +78,46 @@ def precision_recall(real, gen, k: int = K, *, closed: bool = True, float16: boo
         out.update(gen_in_real=gen_in_real, real_in_gen=real_in_gen,
                    real_radii=np.sqrt(real_r2.numpy()), gen_radii=np.sqrt(gen_r2.numpy()))
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The metric on a generator.
+
+def precision_recall_metric(G, reference, num_samples: int = 50_000, num_real: int | None = 200_000, k: int = K,
+                            feature_net: str = "vgg16-fc7", float16: bool = False, xflip: bool = False,
+                            cache: bool = True, *, name: str | None = None, opts: RunOptions | None = None,
+                            **run) -> pd.DataFrame:
+    """Precision and recall of `num_samples` generated images against the first `num_real` reals (None: all) in
+    `feature_net` space; two rows, f'{name}_precision' and f'{name}_recall' (NVIDIA's result names).
+
+    Generated images as for FID (generated.py: per-block seeds, shared passes); the real features are cached
+    float16 (reference.py). Intervals: percentile bootstrap (`bootstrap` replicates, default 1000) over the
+    samples each fraction is taken over (generated for precision, real for recall), the balls held fixed.
+    `opts` / `run`: the run settings (RunOptions; batch_size defaults to 64).
+    """
+    o = RunOptions.make(opts, **run)
+    feature_net = canonical(feature_net)
+    base = name or f"pr{k}"
+    G, _ = prepare_generator(G, o.device)
+    with Timer() as timer:
+        ref, gen, device = real_and_generated(G, reference, feature_net, num_samples, num_real, o, xflip=xflip,
+                                              cache=cache, settings=dict(metric="pr"))
+        out = precision_recall(ref.features, gen, k=k, float16=float16, device=device, per_sample=True)
+    bootstrap = o.replicates(1000)
+    rows = []
+    for what, flags in (("precision", out["gen_in_real"]), ("recall", out["real_in_gen"])):
+        lo = hi = float("nan")
+        if bootstrap > 0:
+            reps = bootstrap_replicates(flags.astype(np.float64), np.mean, bootstrap,
+                                        seed=streams.block_seed(o.seed, f"pr/bootstrap/{what}", 0))
+            lo, hi = percentile_interval(reps)
+        rows.append(dict(metric=f"{base}_{what}", value=out[what], ci_low=lo, ci_high=hi,
+                         ci_method=f"percentile-bootstrap({bootstrap}) over "
+                                   f"{'generated' if what == 'precision' else 'real'} samples, balls fixed"
+                         if bootstrap > 0 else None,
+                         num_samples=num_samples, seed=o.seed, psi=o.truncation_psi,
+                         truncation_cutoff=o.truncation_cutoff, space=None, feature_net=feature_net,
+                         time_s=timer.elapsed, num_real=ref.num, reference=reference_label(reference),
+                         reference_key=ref.meta.get("key"), xflip=bool(xflip), feature_dim=int(gen.shape[1]),
+                         nhood_size=k, distance_precision="float16" if float16 else "float64"))
+    return make_table(G, rows)

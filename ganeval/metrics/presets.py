@@ -23,12 +23,15 @@ import pandas as pd
 from ..errors import ConfigError
 from ..features.registry import canonical
 from .common import metric_device
+from .density_coverage import density_coverage_metric
 from .equivariance import equivariance
 from .fid import fid
 from .generated import share_generation
+from .inception_score import inception_score_metric
 from .kid import kid
 from .options import RunOptions
 from .ppl import ppl
+from .precision_recall import precision_recall_metric
 from .reference import ReferenceStats, reference_stats
 from .runner import sub_state
 from .separability import separability
@@ -90,6 +93,18 @@ _PRESETS = (
            needs=("reference",), description="KID, 50k against 50k reals, 100 subsets of 1000 (ADA)"),
     Preset("kid50k_full", kid, dict(num_real=1_000_000, num_subsets=100, max_subset_size=1000), 50_000,
            needs=("reference",), description="KID, 50k against up to 1M reals, 100 subsets of 1000 (ADA, StyleGAN3)"),
+    # Improved precision and recall (Kynkäänniemi et al. 2019) as stylegan2-ada-pytorch metric_main.py: k = 3, NVIDIA's
+    # VGG16 features compared in float16 as its code holds them (precision_recall.py).
+    Preset("pr50k3_full", precision_recall_metric, dict(num_real=200_000, k=3, float16=True), 50_000,
+           needs=("reference",), description="precision and recall, k = 3, 50k against up to 200k reals (ADA, SG3)"),
+    Preset("pr50k3", precision_recall_metric, dict(num_real=50_000, k=3, float16=True), 50_000,
+           needs=("reference",), description="precision and recall, k = 3, 50k against the first 50k reals (ADA)"),
+    # Inception Score (Salimans et al. 2016) as stylegan2-ada-pytorch metric_main.py: 10 splits, no output bias.
+    Preset("is50k", inception_score_metric, dict(splits=10), 50_000,
+           description="Inception Score, 10 splits, logits without the output bias (ADA, StyleGAN3)"),
+    # Density and coverage (Naeem et al. 2020): k = 5, the VGG16 features of precision/recall.
+    Preset("dc50k5", density_coverage_metric, dict(num_real=50_000, k=5), 50_000, needs=("reference",),
+           description="density and coverage, k = 5, 50k against the first 50k reals, VGG16 features"),
     # Fréchet distances in other feature spaces (docs/feature-networks.md): EDM2's FD_DINOv2 (Karras et al. 2024,
     # calculate_metrics.py; dgm-eval, Stein et al. 2023) and clean-fid's CLIP-FID (Kynkäänniemi et al. 2023).
     Preset("fd_dinov2", fid, dict(num_real=None, xflip=False, feature_net="dinov2-vitl14"), 50_000,
@@ -206,19 +221,21 @@ def preset_reference_stats(preset: str, reference, resolution: int, *, num_real:
     several processes at the same time) or save them (`ganeval fid --save-ref`).
     """
     p = get_preset(preset)
-    if p.routine not in (fid, kid):
+    nearest = p.routine in (precision_recall_metric, density_coverage_metric)   # real features kept, float16
+    if p.routine not in (fid, kid) and not nearest:
         return None
     net = p.settings.get("feature_net") or feature_net or p.setting("feature_net")
     real = num_real if num_real is not None else p.setting("num_real")
     flip = p.settings.get("xflip", xflip)
-    return reference_stats(reference, resolution, net, real, flip, capture_all=p.routine is kid,
+    return reference_stats(reference, resolution, net, real, flip, capture_all=p.routine is kid or nearest,
                            batch_size=batch_size or 64, device=metric_device(device), cache=cache, progress=progress,
-                           state_dir=state_dir)
+                           state_dir=state_dir, features_dtype="float16" if nearest else "float32")
 
 
 # Routines that read features of generated images through generated.generated_features, with the argument that
 # names their feature net: presets of these can share one generation pass (generated.share_generation).
-FEATURE_ROUTINES = {fid: "feature_net", kid: "feature_net"}
+FEATURE_ROUTINES = {fid: "feature_net", kid: "feature_net", precision_recall_metric: "feature_net",
+                    density_coverage_metric: "feature_net", inception_score_metric: "feature_net"}
 
 
 def generated_nets(preset: str | Preset, options: dict | None = None) -> list[str]:
