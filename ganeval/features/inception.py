@@ -75,6 +75,18 @@ class InceptionFeatures(nn.Module):
             raise TypeError("InceptionFeatures expects uint8 images (use ganeval.images.to_uint8)")
         return self.net(to_rgb(img_uint8))[0].float()
 
+    @property
+    def derived_from(self) -> str | None:
+        """The logits are the pool features times the fc weights: a pass that computes the pool features with the
+        same file gets them from `derive` without running the network again."""
+        return NAME if self.name == NAME_LOGITS else None
+
+    @torch.no_grad()
+    def derive(self, pool: torch.Tensor) -> torch.Tensor:
+        """Unbiased logits from pool features [N, 2048], the operation torch-fidelity's forward ends with
+        (feature_extractor_inceptionv3.py: x.mm(fc.weight.T)), so the numbers are those of `forward`."""
+        return pool.mm(self.net.fc.weight.T).float()
+
 
 _CACHE: dict = {}
 

@@ -39,11 +39,18 @@ def _compute(G, nets: dict, seed: int, batch_size: int, device, truncation_psi, 
         feats = {name: [] for name in nets}
         pending = []
 
+        # A net whose features follow from another's in the pass (Inception's logits from its pool features)
+        # takes them from there instead of running the network twice.
+        derived = {name: getattr(net, "derived_from", None) for name, net in nets.items()}
+        derived = {name: parent for name, parent in derived.items() if parent in nets}
+
         def flush():
             if pending:
                 img = torch.cat(pending)
-                for name, net in nets.items():
-                    feats[name].append(extract(net, img).cpu())
+                out = {name: extract(net, img) for name, net in nets.items() if name not in derived}
+                out.update({name: nets[name].derive(out[parent]) for name, parent in derived.items()})
+                for name in nets:
+                    feats[name].append(out[name].cpu())
                 pending.clear()
 
         for b, start, stop in blocks:
