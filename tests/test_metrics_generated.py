@@ -183,7 +183,7 @@ def test_a_generator_against_its_own_images(metric_G, toy_dataset, test_fd):
     own.identity = "own images"
     kw = dict(num_samples=32, feature_net=test_fd, seed=9, bootstrap=20, cache=False)
     pr = precision_recall_metric(G, own, num_real=None, **kw)
-    assert list(pr["value"]) == [1.0, 1.0] and list(pr["metric"]) == ["pr3_precision", "pr3_recall"]
+    assert list(pr["value"]) == [1.0, 1.0] and list(pr["metric"]) == ["pr3_test_precision", "pr3_test_recall"]
     dc = density_coverage_metric(G, own, num_real=None, **kw)
     assert dc["value"].iloc[1] == 1.0 and dc["value"].iloc[0] >= 1 / 5
     assert (dc["ci_low"] <= dc["value"]).all() and (dc["value"] <= dc["ci_high"]).all()

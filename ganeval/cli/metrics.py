@@ -193,8 +193,10 @@ def separability(ckpt, device, batch_size, seed, samples, out, quiet, state, att
 @_common
 @click.option("--data", required=True, help="Reals: image folder, zip, CelebA folder, dataset spec or stats .npz.")
 @click.option("--metric", "metric", default="fid50k_full", show_default=True,
-              type=click.Choice(["fid50k_full", "fid50k", "kid50k", "fd_synth"]))
-@click.option("--feature-net", default=None, help="inception-v3-compat (default) or synth-fd (rows: fd_synth...).")
+              type=click.Choice(["fid50k_full", "fid50k", "kid50k", "kid50k_full", "fd_synth", "fd_dinov2",
+                                 "fd_clip50k_full", "pr50k3_full", "pr50k3", "dc50k5"]))
+@click.option("--feature-net", default=None,
+              help="The preset's network by default; e.g. synth-fd (rows: fd_synth...), dinov2-vitl14-pil.")
 @click.option("--num-real", type=click.IntRange(min=2), default=None, help="Override the protocol's real count.")
 @click.option("--xflip", is_flag=True, help="Mirror the reals (fid50k/kid50k only; fid50k_full never flips).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write cached reference statistics.")
@@ -205,11 +207,12 @@ def separability(ckpt, device, batch_size, seed, samples, out, quiet, state, att
 @_distributed
 def fid(ckpt, device, batch_size, seed, samples, out, quiet, state, data, metric, feature_net, num_real, xflip,
         no_cache, save_ref, psi, bootstrap):
-    """FID / KID against real images (NVIDIA's fid50k_full, fid50k, kid50k).
+    """FID, KID and the other metrics against real images (fid50k_full, kid50k_full, pr50k3_full, fd_dinov2, ...).
 
     \b
       ganeval fid --ckpt ffhq.pt --data ffhq.zip                       # fid50k_full
       ganeval fid --ckpt ffhq.pt --data ffhq.zip --metric kid50k
+      ganeval fid --ckpt ffhq.pt --data ffhq.zip --metric pr50k3_full  # precision and recall
       ganeval fid --ckpt synthfaces-stylegan-map8 --data 'synthfaces:500?res=64' --feature-net synth-fd \\
           --samples 200
     """

@@ -28,7 +28,7 @@ from ..features.registry import canonical
 from . import sampling as streams
 from .common import Timer, prepare_generator
 from .fid import reference_label
-from .generated import real_and_generated
+from .generated import net_suffixed, real_and_generated
 from .knn import COL_BATCH, ROW_BATCH, check_k, check_same_dim, hits, kth_sq, make_balls, prepare
 from .options import RunOptions
 from .stats import bootstrap_replicates, percentile_interval
@@ -72,7 +72,7 @@ def density_coverage_metric(G, reference, num_samples: int = 50_000, num_real: i
     """
     o = RunOptions.make(opts, **run)
     feature_net = canonical(feature_net)
-    base = name or f"dc{k}"
+    base = net_suffixed(name or f"dc{k}", feature_net, "vgg16-fc7")
     G, _ = prepare_generator(G, o.device)
     with Timer() as timer:
         ref, gen, device = real_and_generated(G, reference, feature_net, num_samples, num_real, o, xflip=xflip,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..features.registry import canonical, extract, load_feature_net
+from ..features.registry import canonical, entry, extract, load_feature_net
 from ..images import to_uint8
 from ..models.generate import check_finite
 from . import sampling as streams
@@ -203,3 +203,11 @@ def real_and_generated(G, reference, feature_net: str, num_samples: int, num_rea
                             settings=dict(settings or {}, num_real=ref.num,
                                           reference=ref.meta.get("key") or array_hash(ref.features)))
     return ref, fs.get_all(), device
+
+
+def net_suffixed(name: str, feature_net: str, protocol_net: str) -> str:
+    """`name` as it is with the protocol's feature net, else with the net's short label appended
+    ('pr50k3_full_synth'), so a number measured in another feature space is never mistaken for the paper's."""
+    if canonical(feature_net) == canonical(protocol_net):
+        return name
+    return f"{name}_{entry(feature_net, 'features').short or canonical(feature_net)}"

@@ -30,7 +30,7 @@ from scipy.special import log_softmax, xlogy
 from ..errors import ConfigError, MetricError
 from ..features.registry import canonical
 from .common import Timer, prepare_generator
-from .generated import generated_features
+from .generated import generated_features, net_suffixed
 from .options import RunOptions
 from .runner import sub_state
 from .tables import make_table
@@ -96,7 +96,8 @@ def inception_score_metric(G, num_samples: int = 50_000, splits: int = SPLITS,
                                 o.truncation_cutoff, capture_all=True, progress=o.progress,
                                 state_dir=sub_state(o.state_dir, "generated"), settings=dict(metric="is"))
         scores = split_scores(fs.get_all(), splits, from_logits=True)
-    row = dict(metric=name or "is", value=float(scores.mean()), ci_low=float("nan"), ci_high=float("nan"),
+    row = dict(metric=net_suffixed(name or "is", feature_net, "inception-v3-compat-logits"),
+               value=float(scores.mean()), ci_low=float("nan"), ci_high=float("nan"),
                ci_method=None, num_samples=num_samples, seed=o.seed, psi=o.truncation_psi,
                truncation_cutoff=o.truncation_cutoff, space=None, feature_net=feature_net, time_s=timer.elapsed,
                is_std=float(scores.std()), is_splits=splits)
