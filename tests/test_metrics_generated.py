@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_features_vgg16 import torchvision_state_dict
 
 from ganeval.features import registry
 from ganeval.metrics import evaluate, fid, kid, run_preset, runner, truncation_sweep
@@ -126,19 +127,7 @@ def standin_nets(tmp_path, monkeypatch):
     monkeypatch.setenv("GANEVAL_WEIGHTS", str(tmp_path))
     inception._CACHE.clear()
     small = (4, "M", 8, "M", 8, "M", 8, "M", 8, "M")
-    g = torch.Generator().manual_seed(0)
-    state, i, cin = {}, 0, 3
-    for c in small:
-        if c == "M":
-            i += 1
-            continue
-        state[f"features.{i}.weight"] = torch.randn(c, cin, 3, 3, generator=g) * (2 / (9 * cin)) ** 0.5
-        state[f"features.{i}.bias"] = torch.randn(c, generator=g) * 0.1
-        i, cin = i + 1, c   # one conv per stage, then its ReLU folded into the same index step below
-        i += 1
-    for j, (fin, fout) in {0: (cin * 49, 16), 3: (16, 16), 6: (16, 1000)}.items():
-        state[f"classifier.{j}.weight"] = torch.randn(fout, fin, generator=g) * (2 / fin) ** 0.5
-        state[f"classifier.{j}.bias"] = torch.randn(fout, generator=g) * 0.1
+    state = torchvision_state_dict(small, 16)
     torch.save(state, tmp_path / "vgg16-397923af.pth")
     original = registry.entry(vgg16.NAME, "features")
     registry.register(vgg16.NAME, "features", lambda device: vgg16.load_vgg16_fc7(device, cfg=small, fc=16),

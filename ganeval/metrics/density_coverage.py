@@ -31,7 +31,7 @@ from .fid import reference_label
 from .generated import net_suffixed, real_and_generated
 from .knn import COL_BATCH, ROW_BATCH, check_k, check_same_dim, hits, kth_sq, make_balls, prepare
 from .options import RunOptions
-from .stats import bootstrap_replicates, percentile_interval
+from .stats import fraction_rows
 from .tables import make_table
 
 K = 5  # Naeem et al.; E[coverage] ~ 1 - 2^-k = 0.97 for identical distributions
@@ -78,21 +78,12 @@ def density_coverage_metric(G, reference, num_samples: int = 50_000, num_real: i
         ref, gen, device = real_and_generated(G, reference, feature_net, num_samples, num_real, o, xflip=xflip,
                                               cache=cache, settings=dict(metric="dc"))
         out = density_coverage(ref.features, gen, k=k, device=device, per_sample=True)
-    bootstrap = o.replicates(1000)
-    rows = []
-    for what, values in (("density", out["gen_counts"] / k), ("coverage", out["real_covered"])):
-        lo = hi = float("nan")
-        if bootstrap > 0:
-            reps = bootstrap_replicates(values.astype(np.float64), np.mean, bootstrap,
-                                        seed=streams.block_seed(o.seed, f"dc/bootstrap/{what}", 0))
-            lo, hi = percentile_interval(reps)
-        rows.append(dict(metric=f"{base}_{what}", value=out[what], ci_low=lo, ci_high=hi,
-                         ci_method=f"percentile-bootstrap({bootstrap}) over "
-                                   f"{'generated' if what == 'density' else 'real'} samples, balls fixed"
-                         if bootstrap > 0 else None,
+    parts = [("density", out["density"], out["gen_counts"] / k, "generated"),
+             ("coverage", out["coverage"], out["real_covered"], "real")]
+    rows = fraction_rows(base, parts, o.replicates(1000), streams.block_seed(o.seed, "dc/bootstrap", 0),
                          num_samples=num_samples, seed=o.seed, psi=o.truncation_psi,
                          truncation_cutoff=o.truncation_cutoff, space=None, feature_net=feature_net,
                          time_s=timer.elapsed, num_real=ref.num, reference=reference_label(reference),
                          reference_key=ref.meta.get("key"), xflip=bool(xflip), feature_dim=int(gen.shape[1]),
-                         nhood_size=k))
+                         nhood_size=k)
     return make_table(G, rows)

@@ -43,7 +43,7 @@ from .fid import reference_label
 from .generated import net_suffixed, real_and_generated
 from .knn import COL_BATCH, ROW_BATCH, check_balls, check_k, check_same_dim, hits, kth_sq, make_balls, prepare
 from .options import RunOptions
-from .stats import bootstrap_replicates, percentile_interval
+from .stats import fraction_rows
 from .tables import make_table
 
 K = 3  # NVIDIA's nhood_size for pr50k3 / pr50k3_full, and the k of the paper's experiments
@@ -103,21 +103,12 @@ def precision_recall_metric(G, reference, num_samples: int = 50_000, num_real: i
         ref, gen, device = real_and_generated(G, reference, feature_net, num_samples, num_real, o, xflip=xflip,
                                               cache=cache, settings=dict(metric="pr"))
         out = precision_recall(ref.features, gen, k=k, float16=float16, device=device, per_sample=True)
-    bootstrap = o.replicates(1000)
-    rows = []
-    for what, flags in (("precision", out["gen_in_real"]), ("recall", out["real_in_gen"])):
-        lo = hi = float("nan")
-        if bootstrap > 0:
-            reps = bootstrap_replicates(flags.astype(np.float64), np.mean, bootstrap,
-                                        seed=streams.block_seed(o.seed, f"pr/bootstrap/{what}", 0))
-            lo, hi = percentile_interval(reps)
-        rows.append(dict(metric=f"{base}_{what}", value=out[what], ci_low=lo, ci_high=hi,
-                         ci_method=f"percentile-bootstrap({bootstrap}) over "
-                                   f"{'generated' if what == 'precision' else 'real'} samples, balls fixed"
-                         if bootstrap > 0 else None,
+    parts = [("precision", out["precision"], out["gen_in_real"], "generated"),
+             ("recall", out["recall"], out["real_in_gen"], "real")]
+    rows = fraction_rows(base, parts, o.replicates(1000), streams.block_seed(o.seed, "pr/bootstrap", 0),
                          num_samples=num_samples, seed=o.seed, psi=o.truncation_psi,
                          truncation_cutoff=o.truncation_cutoff, space=None, feature_net=feature_net,
                          time_s=timer.elapsed, num_real=ref.num, reference=reference_label(reference),
                          reference_key=ref.meta.get("key"), xflip=bool(xflip), feature_dim=int(gen.shape[1]),
-                         nhood_size=k, distance_precision="float16" if float16 else "float64"))
+                         nhood_size=k, distance_precision="float16" if float16 else "float64")
     return make_table(G, rows)

@@ -70,3 +70,21 @@ def bootstrap_ci(values, statistic: Callable[[np.ndarray], float] = np.mean, num
 
 def _normal_quantile(p: float) -> float:
     return float(norm.ppf(p))
+
+
+def fraction_rows(base: str, parts, bootstrap: int, bootstrap_seed: int, **common) -> list[dict]:
+    """Rows of metrics that are means over samples (precision, recall, density, coverage): for each
+    (what, value, per-sample values, 'generated' | 'real') of `parts`, a row f'{base}_{what}' with a percentile
+    bootstrap interval (`bootstrap` replicates over those samples, the k-NN balls held fixed; seeded by
+    `bootstrap_seed` and the part) and the `common` columns."""
+    rows = []
+    for i, (what, value, per_sample, over) in enumerate(parts):
+        lo = hi = float("nan")
+        if bootstrap > 0:
+            reps = bootstrap_replicates(np.asarray(per_sample, dtype=np.float64), np.mean, bootstrap,
+                                        seed=(bootstrap_seed * 1_000_003 + 7919 * (i + 1)) % 2 ** 63)
+            lo, hi = percentile_interval(reps)
+        rows.append(dict(metric=f"{base}_{what}", value=value, ci_low=lo, ci_high=hi,
+                         ci_method=f"percentile-bootstrap({bootstrap}) over {over} samples, balls fixed"
+                         if bootstrap > 0 else None, **common))
+    return rows
