@@ -24,7 +24,7 @@ import ganeval
 from ganeval import dist
 from ganeval.errors import ConfigError
 from ganeval.features import registry
-from ganeval.metrics import fid, kid, runner
+from ganeval.metrics import evaluate, fid, kid, runner
 from ganeval.metrics.ppl import ppl
 from ganeval.metrics.separability import separability
 
@@ -58,6 +58,9 @@ def all_metrics(G, batch_size: int, toys, ppl_state=None) -> dict[str, pd.DataFr
         "fid": fid(G, ref, num_samples=N, feature_net="test-fd", bootstrap=4, cache=False, **common),
         "kid": kid(G, ref, num_samples=N, feature_net="test-fd", num_subsets=5, max_subset_size=32,
                           bootstrap=3, cache=False, **common),
+        # FID and KID in one generation pass (metrics/generated.py), its chunks shared out like every other run.
+        "grouped": evaluate(G, "fid50k_full,kid50k", reference=ref, num_samples=N, feature_net="test-fd", bootstrap=3,
+                            cache=False, **common),
     }
 
 
