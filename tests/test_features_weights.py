@@ -148,42 +148,40 @@ def test_a_registered_file_whose_sha256_differs_is_refused_unless_allowed(tmp_pa
     assert W.locate("inception-v3-compat").name == "weights-inception-2015-12-05-6726825d.pth"
 
 
+def _load_inception():
+    from ganeval.features.inception import load_inception
+
+    return load_inception("cpu")
+
+
+def _load_lpips():
+    from ganeval.features.lpips import load_lpips_vgg16
+
+    return load_lpips_vgg16("cpu")
+
+
+# (network, its file name, a key the loader expects, what a good copy is fetched as)
+NETWORKS = {"inception": (_load_inception, "weights-inception-2015-12-05-6726825d.pth", "fc.weight", None),
+            "lpips-vgg16": (_load_lpips, "vgg16-397923af.pth", "features.0.weight", "vgg16")}
+
+
+@pytest.mark.parametrize("network", sorted(NETWORKS))
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04truncated", bytes(range(256)) * 4, "code", "other-net"])
-def test_unreadable_inception_weights_are_one_line(content, tmp_path, monkeypatch):
+def test_unreadable_weights_are_one_line(network, content, tmp_path, monkeypatch):
     """Empty, truncated, random, code-carrying or another network's file: one line naming the file, nothing run."""
     import torch
 
-    from ganeval.features.inception import load_inception
-
-    monkeypatch.setenv("GANEVAL_WEIGHTS", str(tmp_path))
-    path = tmp_path / "weights-inception-2015-12-05-6726825d.pth"
-    if content == "code":
-        torch.save({"fc.weight": torch.zeros(1), "hook": Path}, path)   # a class in the pickle: weights_only refuses
-    elif content == "other-net":
-        torch.save({"conv.weight": torch.zeros(3, 3)}, path)
-    else:
-        path.write_bytes(content)
-    with pytest.raises(W.WeightsFileError) as e:
-        load_inception("cpu")
-    assert "\n" not in str(e.value) and str(path) in str(e.value)
-
-
-@pytest.mark.parametrize("content", [b"", b"PK\x03\x04truncated", bytes(range(256)) * 4, "code", "other-net"])
-def test_unreadable_vgg16_weights_are_one_line(content, tmp_path, monkeypatch):
-    """LPIPS' VGG16 trunk file, damaged the same ways: one line naming the file and `weights fetch vgg16`."""
-    import torch
-
-    from ganeval.features.lpips import load_lpips_vgg16
-
+    load, name, key, fetch = NETWORKS[network]
     monkeypatch.setenv("GANEVAL_WEIGHTS", str(tmp_path))
     monkeypatch.setenv(W.ALLOW_UNVERIFIED, "1")    # the sha256 check would refuse first; here the reading is tested
-    path = tmp_path / "vgg16-397923af.pth"
+    path = tmp_path / name
     if content == "code":
-        torch.save({"features.0.weight": torch.zeros(1), "hook": Path}, path)
+        torch.save({key: torch.zeros(1), "hook": Path}, path)   # a class in the pickle: weights_only refuses
     elif content == "other-net":
         torch.save({"conv.weight": torch.zeros(3, 3)}, path)
     else:
         path.write_bytes(content)
     with pytest.raises(W.WeightsFileError) as e:
-        load_lpips_vgg16("cpu")
-    assert "\n" not in str(e.value) and str(path) in str(e.value) and "weights fetch vgg16" in str(e.value)
+        load()
+    assert "\n" not in str(e.value) and str(path) in str(e.value)
+    assert fetch is None or f"weights fetch {fetch}" in str(e.value)
